@@ -1,0 +1,34 @@
+# ldai_fdw — PostgreSQL foreign-data wrapper for LaunchDarkly AI Configs
+# and agent optimizations.  Built with PGXS.
+
+MODULE_big = ldai_fdw
+OBJS = \
+	src/catalog.o \
+	src/connection.o \
+	src/convert.o \
+	src/http.o \
+	src/import.o \
+	src/ldai_fdw.o \
+	src/option.o \
+	src/planner.o \
+	src/scan.o
+
+EXTENSION = ldai_fdw
+DATA = ldai_fdw--1.0.sql
+PGFILEDESC = "ldai_fdw - foreign-data wrapper for LaunchDarkly AI Configs"
+
+REGRESS = setup options read_types paging pushdown keys explain import cancel
+REGRESS_OPTS = --load-extension=ldai_fdw
+
+SHLIB_LINK = -lcurl -lcjson
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+
+EXTRA_CLEAN = results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# every object depends on the shared headers
+$(OBJS): src/ldai_fdw.h src/http.h

@@ -1,0 +1,54 @@
+-- ldai_fdw demo: query LaunchDarkly agent optimizations with SQL.
+\getenv ldurl LDAI_STANDIN_URL
+\getenv ldkey LDAI_TEST_API_KEY
+\set ON_ERROR_STOP on
+\pset border 2
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS ldai_fdw;
+CREATE SERVER launchdarkly FOREIGN DATA WRAPPER ldai_fdw
+  OPTIONS (base_url :'ldurl', project_key 'default');
+CREATE USER MAPPING FOR CURRENT_USER SERVER launchdarkly OPTIONS (api_key :'ldkey');
+CREATE SCHEMA ld;
+IMPORT FOREIGN SCHEMA "default" FROM SERVER launchdarkly INTO ld;
+
+\echo '== The AI Configs of the project'
+SELECT key, name, mode, tags, version, updated_at::date AS updated FROM ld.ai_configs ORDER BY key;
+
+\echo '== Agent optimizations and how their runs went'
+SELECT o.key, o.ai_config_key, o.version,
+       count(r.run_id) AS runs,
+       count(*) FILTER (WHERE r.status = 'PASSED') AS passed,
+       count(*) FILTER (WHERE r.status = 'RUNNING') AS running
+  FROM ld.agent_optimizations o
+  LEFT JOIN ld.agent_optimization_runs r ON r.optimization_key = o.key
+ GROUP BY 1, 2, 3 ORDER BY 1;
+
+\echo '== A small local table of owners and budgets, joined with the best result of each optimization'
+CREATE TEMP TABLE owners (opt_key text PRIMARY KEY, team text, monthly_token_budget int);
+INSERT INTO owners VALUES
+  ('support-triage', 'Support Platform', 2000000),
+  ('code-review-bot', 'Developer Experience', 500000),
+  ('resume-screener-tuning', 'People Ops', 100000);
+WITH scored AS (
+  SELECT optimization_key, id, iteration, agent_optimization_version AS version,
+         (SELECT avg((s.value->>'score')::numeric) FROM jsonb_each(scores) s) AS avg_score,
+         (generation_tokens->>'total')::int AS tokens, generation_latency
+    FROM ld.agent_optimization_results
+   WHERE status = 'PASSED'
+)
+SELECT DISTINCT ON (o.opt_key) o.team, o.opt_key, s.version, s.iteration,
+       round(s.avg_score, 3) AS avg_score, s.tokens, s.generation_latency AS latency_ms
+  FROM owners o JOIN scored s ON s.optimization_key = o.opt_key
+ ORDER BY o.opt_key, s.avg_score DESC NULLS LAST;
+
+\echo '== One page of results, pushed down as a single GET (see the request line)'
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT iteration, status, scores FROM ld.agent_optimization_results
+ WHERE optimization_key = 'support-triage' LIMIT 5 OFFSET 10;
+SELECT iteration, status, activity, jsonb_object_keys(scores) AS judge
+  FROM (SELECT * FROM ld.agent_optimization_results
+         WHERE optimization_key = 'support-triage' LIMIT 3 OFFSET 10) r;
+
+\echo '== Every variation of an AI Config'
+SELECT config_key, key, name, model->>'modelName' AS model, state, version
+  FROM ld.ai_config_variations WHERE config_key = 'support-triage-agent' ORDER BY key;

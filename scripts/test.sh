@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite of ldai_fdw: installs what is missing, builds,
+# self-tests the LaunchDarkly stand-in, then runs the pg_regress suite on a
+# throwaway cluster against the stand-in.  Last line: "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+make -s clean >/dev/null 2>&1 || true
+if ! make -s PG_CFLAGS='-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror' \
+     || ! make -s install >/dev/null; then
+  echo "build failed"; echo "0 passed, 1 failed"; exit 1
+fi
+
+passed=0; failed=0
+
+# 1. the stand-in's own checks
+if out=$(python3 test/standin/selftest.py 2>&1); then
+  passed=$((passed + 1)); echo "ok - stand-in self-test"
+else
+  failed=$((failed + 1)); echo "not ok - stand-in self-test"; echo "$out" | tail -20
+fi
+
+# 2. pg_regress against the stand-in
+source scripts/standin.sh
+trap standin_stop EXIT
+rm -rf results regression.diffs regression.out
+pg_virtualenv -v 15 make -s installcheck > regress.log 2>&1
+cat regress.log | grep -E '^(ok|not ok|test| +[a-z_]+ +\.\.\.)|^\s*\d' || true
+grep -E '^(not )?ok|\.\.\. (ok|FAILED)' regress.log >/dev/null || cat regress.log | tail -30
+ok=$(grep -cE '^ok |\.\.\. ok' regress.log || true)
+bad=$(grep -cE '^not ok |\.\.\. FAILED' regress.log || true)
+passed=$((passed + ok)); failed=$((failed + bad))
+if [ -f regression.diffs ]; then head -200 regression.diffs; fi
+if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); tail -30 regress.log; fi
+rm -f regress.log
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

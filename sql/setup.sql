@@ -1,0 +1,63 @@
+-- Shared fixtures for every test file: the extension, a server pointing at the
+-- LaunchDarkly stand-in, a user mapping with the (random) test key, and helpers
+-- that read the stand-in's request log and script its behaviour.
+-- The key and URL come from the environment, so they never appear in output.
+\getenv ldurl LDAI_STANDIN_URL
+\getenv ldkey LDAI_TEST_API_KEY
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS ldai_fdw;
+RESET client_min_messages;
+CREATE SERVER ld FOREIGN DATA WRAPPER ldai_fdw
+  OPTIONS (base_url :'ldurl', project_key 'default', page_size '100');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ld OPTIONS (api_key :'ldkey');
+CREATE SCHEMA ld;
+IMPORT FOREIGN SCHEMA "default" FROM SERVER ld INTO ld;
+
+-- where the stand-in listens (for the helpers below)
+CREATE TABLE ld_test_conf (url text NOT NULL);
+INSERT INTO ld_test_conf VALUES (:'ldurl');
+CREATE TABLE ld_ctl_out (line text);
+
+-- ld_ctl(path, body): POST a control request to the stand-in (/_test/...)
+CREATE FUNCTION ld_ctl(ctl_path text, body text DEFAULT '{}', method text DEFAULT 'POST')
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  url text := (SELECT url FROM ld_test_conf);
+BEGIN
+  EXECUTE format('COPY ld_ctl_out FROM PROGRAM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')',
+                 format('curl -sS -f -X %s -H ''Content-Type: application/json'' --data-binary ''%s'' %s%s',
+                        method, replace(body, '''', '''\'''''), url, ctl_path));
+  TRUNCATE ld_ctl_out;
+END $$;
+
+-- ld_reset(): reseed the stand-in, clear its log, faults and config
+CREATE FUNCTION ld_reset() RETURNS void LANGUAGE sql AS $$ SELECT ld_ctl('/_test/reset') $$;
+-- ld_clear_log(): forget the requests seen so far
+CREATE FUNCTION ld_clear_log() RETURNS void LANGUAGE sql AS $$ SELECT ld_ctl('/_test/clear-log') $$;
+
+-- ld_requests(): the requests the stand-in received since the last clear
+CREATE FUNCTION ld_requests()
+RETURNS TABLE (seq int, method text, path text, query text, body text, headers jsonb, status int)
+LANGUAGE plpgsql AS $$
+DECLARE
+  url text := (SELECT url FROM ld_test_conf);
+BEGIN
+  IF to_regclass('pg_temp.ld_log_raw') IS NULL THEN
+    CREATE TEMP TABLE ld_log_raw (line text);
+  END IF;
+  TRUNCATE ld_log_raw;
+  EXECUTE format('COPY ld_log_raw FROM PROGRAM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')',
+                 format('curl -sS -f %s/_test/requests?format=jsonl', url));
+  RETURN QUERY
+    SELECT (j->>'seq')::int, j->>'method', j->>'path', j->>'query', j->>'body',
+           j->'headers', (j->>'status')::int
+      FROM (SELECT line::jsonb AS j FROM ld_log_raw) r
+     ORDER BY 1;
+END $$;
+
+-- the tables IMPORT created
+SELECT c.relname, ftoptions
+  FROM pg_foreign_table ft JOIN pg_class c ON c.oid = ft.ftrelid
+ ORDER BY 1;
+SELECT ld_reset();
+SELECT count(*) AS requests_so_far FROM ld_requests();

@@ -1,0 +1,361 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *		  The resource catalog: the only place that knows LaunchDarkly's
+ *		  paths and JSON fields.
+ *
+ * Each resource is one declarative entry: its endpoints (most specific
+ * first, with the path keys each needs from WHERE conditions) and its
+ * columns (SQL name and type, JSON field, path key, write flags).  Scanning,
+ * conversion, IMPORT FOREIGN SCHEMA and writes all read this table; adding
+ * an endpoint is adding a row.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ldai_fdw.h"
+
+#include <ctype.h>
+
+#define P "/api/v2/projects/{project}"
+#define W (LDC_INSERT | LDC_UPDATE)
+#define WR (LDC_INSERT | LDC_REQUIRED)
+
+/* ---- ai_configs ---- */
+static const LdEndpoint config_endpoints[] = {
+	{P "/ai-configs/{key}", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_ITEM)},
+	{P "/ai-configs", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn config_columns[] = {
+	{"key", "text", NULL, LDK_ITEM, WR},
+	{"name", "text", NULL, 0, WR | LDC_UPDATE},
+	{"description", "text", NULL, 0, W},
+	{"mode", "text", NULL, 0, LDC_INSERT},
+	{"tags", "text[]", NULL, 0, W},
+	{"version", "integer", NULL, 0, 0},
+	{"evaluation_metric_key", "text", NULL, 0, W},
+	{"is_inverted", "boolean", NULL, 0, W},
+	{"maintainer", "jsonb", "_maintainer", 0, 0},
+	/* read from the maintainer object, written as maintainerId/TeamKey */
+	{"maintainer_id", "text", "_maintainer._id", 0, W, "maintainerId"},
+	{"maintainer_team_key", "text", "_maintainer.key", 0, W, "maintainerTeamKey"},
+	{"variations", "jsonb", NULL, 0, 0},
+	{"dependencies", "jsonb", NULL, 0, 0},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"updated_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_config_variations: embedded in each AI Config ---- */
+static const LdEndpoint variation_endpoints[] = {
+	{P "/ai-configs/{config_key}", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_CONFIG),
+	"variations", LDK_CONFIG},
+	{P "/ai-configs", LD_SHAPE_PAGED, 0, "variations", LDK_CONFIG},
+};
+
+static const LdColumn variation_columns[] = {
+	{"config_key", "text", NULL, LDK_CONFIG, LDC_PATH | LDC_INSERT | LDC_REQUIRED},
+	{"id", "text", "_id", 0, 0},
+	{"key", "text", NULL, LDK_ITEM, WR},
+	{"name", "text", NULL, 0, WR | LDC_UPDATE},
+	{"model", "jsonb", NULL, 0, W},
+	{"model_config_key", "text", NULL, 0, W},
+	{"version", "integer", NULL, 0, 0},
+	{"state", "text", NULL, 0, LDC_UPDATE},
+	{"instructions", "text", NULL, 0, W},
+	{"messages", "jsonb", NULL, 0, W},
+	{"tools", "jsonb", NULL, 0, W},
+	{"judge_configuration", "jsonb", NULL, 0, W},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- agent_optimizations ---- */
+static const LdEndpoint optimization_endpoints[] = {
+	{P "/agent-optimizations/{key}", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_ITEM)},
+	{P "/agent-optimizations", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn optimization_columns[] = {
+	{"key", "text", NULL, LDK_ITEM, WR},
+	{"id", "text", NULL, 0, 0},
+	{"ai_config_key", "text", NULL, 0, WR},
+	{"max_attempts", "integer", NULL, 0, WR | LDC_UPDATE},
+	{"model_choices", "text[]", NULL, 0, W},
+	{"judge_model", "text", NULL, 0, WR | LDC_UPDATE},
+	{"variable_choices", "jsonb", NULL, 0, W},
+	{"acceptance_statements", "jsonb", NULL, 0, W},
+	{"judges", "jsonb", NULL, 0, W},
+	{"user_input_options", "text[]", NULL, 0, W},
+	{"ground_truth_responses", "text[]", NULL, 0, W},
+	{"metric_key", "text", NULL, 0, W},
+	{"token_limit", "integer", NULL, 0, W},
+	{"variation_key", "text", NULL, 0, W},
+	{"label", "text", NULL, 0, W},
+	{"latency_optimization", "boolean", NULL, 0, W},
+	{"token_optimization", "boolean", NULL, 0, W},
+	{"auto_commit", "boolean", NULL, 0, W},
+	{"version", "integer", NULL, 0, 0},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- agent_optimization_runs ---- */
+static const LdEndpoint run_endpoints[] = {
+	{P "/agent-optimizations/{optimization_key}/runs", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn run_columns[] = {
+	{"optimization_key", "text", NULL, LDK_OPTIMIZATION, LDC_PATH},
+	{"run_id", "uuid", NULL, LDK_RUN, 0},
+	{"agent_optimization_id", "uuid", NULL, 0, 0},
+	{"agent_optimization_version", "integer", NULL, 0, 0},
+	{"status", "text", NULL, 0, 0},
+	{"activity", "text", NULL, 0, 0},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"completed_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- agent_optimization_results and ..._latest_results ---- */
+static const LdEndpoint result_endpoints[] = {
+	{P "/agent-optimizations/{optimization_key}/runs/{run_id}/results",
+	LD_SHAPE_LIST, LD_KEY_BIT(LDK_RUN)},
+	{P "/agent-optimizations/{optimization_key}/all-results", LD_SHAPE_PAGED, 0},
+};
+
+static const LdEndpoint latest_result_endpoints[] = {
+	{P "/agent-optimizations/{optimization_key}/results", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn result_columns[] = {
+	{"optimization_key", "text", NULL, LDK_OPTIMIZATION, LDC_PATH | LDC_INSERT | LDC_REQUIRED},
+	{"id", "uuid", NULL, 0, 0},
+	{"run_id", "uuid", NULL, LDK_RUN, WR},
+	{"agent_optimization_id", "uuid", NULL, 0, 0},
+	{"agent_optimization_version", "integer", NULL, 0, WR},
+	{"status", "text", NULL, 0, LDC_UPDATE},
+	{"activity", "text", NULL, 0, LDC_UPDATE},
+	{"iteration", "integer", NULL, 0, WR},
+	{"instructions", "text", NULL, 0, WR},
+	{"user_input", "text", NULL, 0, WR},
+	{"parameters", "jsonb", NULL, 0, LDC_INSERT},
+	{"completion_response", "text", NULL, 0, LDC_UPDATE},
+	{"variation", "jsonb", NULL, 0, LDC_UPDATE},
+	{"scores", "jsonb", NULL, 0, LDC_UPDATE},
+	{"generation_tokens", "jsonb", NULL, 0, LDC_UPDATE},
+	{"evaluation_tokens", "jsonb", NULL, 0, LDC_UPDATE},
+	{"generation_latency", "integer", NULL, 0, LDC_UPDATE},
+	{"evaluation_latencies", "jsonb", NULL, 0, LDC_UPDATE},
+	{"created_variation_key", "text", NULL, 0, LDC_UPDATE},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"updated_at", "timestamptz", NULL, 0, 0},
+	{"completed_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+#define N(a) ((int) lengthof(a))
+
+static const LdResource resources[] = {
+	{"ai_configs", config_endpoints, N(config_endpoints),
+	config_columns, N(config_columns), 50},
+	{"ai_config_variations", variation_endpoints, N(variation_endpoints),
+	variation_columns, N(variation_columns), 150},
+	{"agent_optimizations", optimization_endpoints, N(optimization_endpoints),
+	optimization_columns, N(optimization_columns), 20},
+	{"agent_optimization_runs", run_endpoints, N(run_endpoints),
+	run_columns, N(run_columns), 20},
+	{"agent_optimization_results", result_endpoints, N(result_endpoints),
+	result_columns, N(result_columns), 500},
+	{"agent_optimization_latest_results", latest_result_endpoints,
+		N(latest_result_endpoints), result_columns, N(result_columns), 20},
+};
+
+/* path keys: placeholder names, and how to enumerate an unbound one */
+static const struct
+{
+	const char *name;
+	const char *enumerate;		/* list whose items' "key" are the values */
+}			keys[LDK_COUNT] = {
+	[LDK_OPTIMIZATION] = {"optimization_key", P "/agent-optimizations"},
+	[LDK_CONFIG] = {"config_key", NULL},
+	[LDK_ITEM] = {"key", NULL},
+	[LDK_RUN] = {"run_id", NULL},
+};
+
+/*
+ * ld_find_resource
+ *		The catalog entry of a resource name, or NULL.
+ */
+const LdResource *
+ld_find_resource(const char *name)
+{
+	int			i;
+
+	for (i = 0; i < N(resources); i++)
+		if (strcmp(resources[i].name, name) == 0)
+			return &resources[i];
+	return NULL;
+}
+
+/*
+ * ld_resource_at / ld_resource_count
+ *		Walk the catalog (IMPORT, option hints).
+ */
+const LdResource *
+ld_resource_at(int i)
+{
+	return &resources[i];
+}
+
+int
+ld_resource_count(void)
+{
+	return N(resources);
+}
+
+/*
+ * ld_find_column
+ *		The catalog column of that SQL name, or NULL for a user's own column.
+ */
+const LdColumn *
+ld_find_column(const LdResource *res, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < res->ncolumns; i++)
+		if (strcmp(res->columns[i].name, name) == 0)
+			return &res->columns[i];
+	return NULL;
+}
+
+/*
+ * ld_key_name
+ *		The placeholder (and column) name of a path key.
+ */
+const char *
+ld_key_name(LdKey key)
+{
+	return keys[key].name;
+}
+
+/*
+ * ld_key_by_name
+ *		The path key of a placeholder name, LDK_NONE if unknown.
+ */
+LdKey
+ld_key_by_name(const char *name)
+{
+	int			k;
+
+	for (k = 1; k < LDK_COUNT; k++)
+		if (strcmp(keys[k].name, name) == 0)
+			return (LdKey) k;
+	return LDK_NONE;
+}
+
+/*
+ * ld_enumeration_path
+ *		The list endpoint that enumerates values of an unbound path key,
+ *		or NULL if the key cannot be enumerated.
+ */
+const char *
+ld_enumeration_path(LdKey key)
+{
+	return keys[key].enumerate;
+}
+
+/*
+ * ld_endpoint_keys
+ *		Bitmask of the path keys an endpoint's template mentions.
+ */
+uint32
+ld_endpoint_keys(const LdEndpoint *ep)
+{
+	uint32		mask = 0;
+	int			k;
+
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		char		ph[64];
+
+		snprintf(ph, sizeof(ph), "{%s}", keys[k].name);
+		if (strstr(ep->path, ph) != NULL)
+			mask |= LD_KEY_BIT(k);
+	}
+	return mask;
+}
+
+/*
+ * ld_default_field
+ *		The JSON field a column maps to by default: its name in camelCase
+ *		(created_at -> createdAt).
+ */
+char *
+ld_default_field(const char *column)
+{
+	char	   *out = palloc(strlen(column) + 1);
+	char	   *o = out;
+	bool		upper = false;
+
+	for (; *column; column++)
+	{
+		if (*column == '_' && o != out)
+		{
+			upper = true;
+			continue;
+		}
+		*o++ = upper ? toupper((unsigned char) *column) : *column;
+		upper = false;
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * ld_build_path
+ *		Expand an endpoint's template: {project} and each key placeholder
+ *		by its value (percent-escaped when escape is set), or left as
+ *		"{name}" when the value is NULL (EXPLAIN templates).
+ */
+char *
+ld_build_path(const LdEndpoint *ep, const char *project,
+			  const char *const *keyvals, bool escape)
+{
+	StringInfoData buf;
+	const char *p = ep->path;
+
+	initStringInfo(&buf);
+	while (*p)
+	{
+		const char *close;
+		char		name[64];
+		const char *val = NULL;
+		LdKey		k;
+
+		if (*p != '{' || (close = strchr(p, '}')) == NULL ||
+			close - p - 1 >= (int) sizeof(name))
+		{
+			appendStringInfoChar(&buf, *p++);
+			continue;
+		}
+		memcpy(name, p + 1, close - p - 1);
+		name[close - p - 1] = '\0';
+		k = ld_key_by_name(name);
+		val = strcmp(name, "project") == 0 ? project :
+			(k != LDK_NONE ? keyvals[k] : NULL);
+		if (val == NULL)
+			appendStringInfo(&buf, "{%s}", name);
+		else if (escape)
+		{
+			char	   *esc = ldh_escape(val);
+
+			appendStringInfoString(&buf, esc ? esc : "");
+			ldh_free(esc);
+		}
+		else
+			appendStringInfoString(&buf, val);
+		p = close + 1;
+	}
+	return buf.data;
+}

@@ -1,0 +1,399 @@
+/*-------------------------------------------------------------------------
+ *
+ * convert.c
+ *		  JSON values into Datums of the column's declared type, through
+ *		  PostgreSQL's own input functions.
+ *
+ * A column may be declared with any type that can read the value: text or
+ * jsonb for anything, bigint for raw epoch-ms timestamps, timestamptz for
+ * epoch ms, arrays for JSON arrays.  A value that does not fit is an error
+ * naming the column, the JSON field and the value.
+ *
+ * cJSON trees are malloc'd by libcjson; ld_json_parse ties each tree to a
+ * memory context with a reset callback, so a tree is freed when its
+ * context is reset or deleted -- including by the cleanup after an ERROR.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ldai_fdw.h"
+
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+/* what a conversion error context needs */
+typedef struct ConvContext
+{
+	const LdAttr *attr;
+	const char *text;			/* the value as text, if known */
+	const cJSON *value;			/* else the JSON value */
+} ConvContext;
+
+/*
+ * free_tree
+ *		Memory context reset callback: free the cJSON tree it guards.
+ */
+static void
+free_tree(void *arg)
+{
+	cJSON_Delete((cJSON *) arg);
+}
+
+/*
+ * ld_json_parse
+ *		Parse a JSON document; the tree lives until owner is reset.
+ *		Returns NULL for malformed JSON.
+ */
+cJSON *
+ld_json_parse(MemoryContext owner, const char *buf, size_t len)
+{
+	MemoryContextCallback *cb;
+	cJSON	   *tree;
+
+	cb = MemoryContextAlloc(owner, sizeof(MemoryContextCallback));
+	tree = cJSON_ParseWithLength(buf, len);
+	if (tree == NULL)
+		return NULL;
+	cb->func = free_tree;
+	cb->arg = tree;
+	MemoryContextRegisterResetCallback(owner, cb);
+	return tree;
+}
+
+/*
+ * ld_json_text
+ *		A JSON value's compact text, palloc'd.
+ */
+char *
+ld_json_text(const cJSON *value)
+{
+	char	   *s = cJSON_PrintUnformatted(value);
+	char	   *out;
+
+	if (s == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory printing JSON")));
+	out = pstrdup(s);
+	cJSON_free(s);
+	return out;
+}
+
+/*
+ * conv_for_type
+ *		How values of a type are converted.
+ */
+static LdConv
+conv_for_type(Oid typid)
+{
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case NAMEOID:
+			return LDV_TEXT;
+		case JSONOID:
+		case JSONBOID:
+			return LDV_JSON;
+		case BOOLOID:
+			return LDV_BOOL;
+		case TIMESTAMPTZOID:
+		case TIMESTAMPOID:
+			return LDV_TIMESTAMP;
+		default:
+			return OidIsValid(get_element_type(typid)) ? LDV_ARRAY : LDV_INPUT;
+	}
+}
+
+/*
+ * ld_init_type
+ *		Look up what converting into a type needs (input functions and,
+ *		for arrays, the element type).
+ */
+void
+ld_init_type(LdTypeConv *tc, Oid typid, int32 typmod)
+{
+	Oid			infunc;
+
+	memset(tc, 0, sizeof(*tc));
+	tc->typid = getBaseType(typid);
+	tc->typmod = typmod;
+	tc->conv = conv_for_type(tc->typid);
+	getTypeInputInfo(typid, &infunc, &tc->ioparam);
+	fmgr_info(infunc, &tc->input);
+	if (tc->conv == LDV_ARRAY)
+	{
+		tc->elemtype = get_element_type(tc->typid);
+		tc->elemconv = conv_for_type(tc->elemtype);
+		if (tc->elemconv == LDV_ARRAY)
+			tc->elemconv = LDV_INPUT;
+		getTypeInputInfo(tc->elemtype, &infunc, &tc->elem_ioparam);
+		fmgr_info(infunc, &tc->elem_input);
+		get_typlenbyvalalign(tc->elemtype, &tc->elmlen, &tc->elmbyval,
+							 &tc->elmalign);
+	}
+}
+
+/*
+ * split_path
+ *		Split a dotted field path into its parts.
+ */
+static void
+split_path(LdAttr *a)
+{
+	char	   *copy = pstrdup(a->field);
+	char	   *part;
+	char	   *save;
+	int			n = 1;
+	char	   *p;
+
+	for (p = copy; *p; p++)
+		n += (*p == '.');
+	a->path = palloc(n * sizeof(char *));
+	a->npath = 0;
+	for (part = strtok_r(copy, ".", &save); part; part = strtok_r(NULL, ".", &save))
+		a->path[a->npath++] = part;
+}
+
+/*
+ * ld_build_attrs
+ *		Describe each retrieved column: where its value comes from (JSON
+ *		field, request path, whole item) and how to convert it.
+ */
+LdAttr *
+ld_build_attrs(Relation rel, const LdResource *res, List *retrieved,
+			   int *nattrs)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	LdAttr	   *attrs = palloc0(sizeof(LdAttr) * (list_length(retrieved) + 1));
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, retrieved)
+	{
+		AttrNumber	attnum = lfirst_int(lc);
+		Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+		const LdColumn *col;
+		LdAttr	   *a = &attrs[n++];
+
+		a->attnum = attnum;
+		a->relname = RelationGetRelationName(rel);
+		a->name = pstrdup(NameStr(att->attname));
+		a->field = ld_column_field(RelationGetRelid(rel), attnum, a->name, res);
+		col = ld_find_column(res, a->name);
+		a->source = LDS_FIELD;
+		if (col != NULL && (col->flags & LDC_PATH) &&
+			GetForeignColumnOptions(RelationGetRelid(rel), attnum) == NIL)
+		{
+			a->source = LDS_PATH_KEY;
+			a->key = col->key;
+		}
+		else if (col != NULL && (col->flags & LDC_WHOLE) &&
+				 GetForeignColumnOptions(RelationGetRelid(rel), attnum) == NIL)
+			a->source = LDS_WHOLE;
+		split_path(a);
+		ld_init_type(&a->type, att->atttypid, att->atttypmod);
+	}
+	*nattrs = n;
+	return attrs;
+}
+
+/*
+ * ld_json_lookup
+ *		Follow a field path into an item; NULL if any step is missing.
+ */
+cJSON *
+ld_json_lookup(const cJSON *item, char **path, int npath)
+{
+	const cJSON *v = item;
+	int			i;
+
+	for (i = 0; i < npath && v != NULL; i++)
+		v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, path[i]) : NULL;
+	return (cJSON *) v;
+}
+
+/*
+ * conv_error_callback
+ *		Error context for conversions: which column, field and value.
+ */
+static void
+conv_error_callback(void *arg)
+{
+	ConvContext *cc = (ConvContext *) arg;
+	char	   *json = NULL;
+	const char *text = cc->text;
+
+	if (text == NULL && cc->value != NULL)
+		text = json = cJSON_PrintUnformatted(cc->value);
+	errcontext("column \"%s\" of foreign table \"%s\" (JSON field \"%s\"), value: %.200s",
+			   cc->attr->name, cc->attr->relname, cc->attr->field, text ? text : "?");
+	if (json)
+		cJSON_free(json);
+}
+
+/*
+ * mismatch
+ *		ERROR for a JSON value of a kind the column cannot take.
+ */
+static void
+mismatch(const LdAttr *attr, const cJSON *value, const char *expected)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+			 errmsg("cannot convert JSON field \"%s\" to column \"%s\" of type %s",
+					attr->field, attr->name, format_type_be(attr->type.typid)),
+			 errdetail("Expected %s, got: %.200s", expected, ld_json_text(value))));
+}
+
+/*
+ * scalar_text
+ *		The text of a JSON scalar as an input function wants it, or NULL
+ *		for objects and arrays.
+ */
+static char *
+scalar_text(const cJSON *value)
+{
+	if (cJSON_IsString(value))
+		return pstrdup(value->valuestring);
+	if (cJSON_IsBool(value))
+		return pstrdup(cJSON_IsTrue(value) ? "true" : "false");
+	if (cJSON_IsNumber(value))
+		return ld_json_text(value);
+	return NULL;
+}
+
+/*
+ * epoch_ms_to_timestamp
+ *		Epoch milliseconds (LaunchDarkly's timestamps) as a TimestampTz.
+ */
+static Datum
+epoch_ms_to_timestamp(const LdAttr *attr, const cJSON *value)
+{
+	double		ms = value->valuedouble;
+	double		usecs = ms * 1000.0 -
+		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+
+	if (ms != ms || usecs < (double) MIN_TIMESTAMP || usecs >= (double) END_TIMESTAMP)
+		mismatch(attr, value, "epoch milliseconds within the timestamp range");
+	return TimestampTzGetDatum((TimestampTz) usecs);
+}
+
+/*
+ * convert_scalar
+ *		One JSON value into one Datum of a (non-array) type.
+ */
+static Datum
+convert_scalar(const LdAttr *attr, LdConv conv, FmgrInfo *input, Oid ioparam,
+			   int32 typmod, const cJSON *value)
+{
+	char	   *text;
+
+	if (conv == LDV_JSON)
+		return InputFunctionCall(input, ld_json_text(value), ioparam, typmod);
+	if (conv == LDV_BOOL && cJSON_IsBool(value))
+		return BoolGetDatum(cJSON_IsTrue(value));
+	if (conv == LDV_TIMESTAMP && cJSON_IsNumber(value))
+		return epoch_ms_to_timestamp(attr, value);
+	text = scalar_text(value);
+	if (text == NULL)
+	{
+		if (conv != LDV_TEXT)
+			mismatch(attr, value, "a JSON scalar");
+		text = ld_json_text(value);
+	}
+	return InputFunctionCall(input, text, ioparam, typmod);
+}
+
+/*
+ * convert_array
+ *		A JSON array into a one-dimensional PostgreSQL array.
+ */
+static Datum
+convert_array(const LdAttr *attr, const cJSON *value)
+{
+	const LdTypeConv *tc = &attr->type;
+	int			n = cJSON_GetArraySize(value);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	const cJSON *el;
+	int			i = 0;
+
+	if (!cJSON_IsArray(value))
+		mismatch(attr, value, "a JSON array");
+	cJSON_ArrayForEach(el, value)
+	{
+		nulls[i] = cJSON_IsNull(el);
+		elems[i] = nulls[i] ? (Datum) 0 :
+			convert_scalar(attr, tc->elemconv, (FmgrInfo *) &tc->elem_input,
+						   tc->elem_ioparam, -1, el);
+		i++;
+	}
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  tc->elemtype, tc->elmlen,
+											  tc->elmbyval, tc->elmalign));
+}
+
+/*
+ * ld_json_to_datum
+ *		Convert a JSON value for a column; missing values and JSON null
+ *		are SQL NULL.  Errors name the column, field and value.
+ */
+Datum
+ld_json_to_datum(const LdAttr *attr, const cJSON *value, bool *isnull)
+{
+	ErrorContextCallback errcb;
+	ConvContext cc;
+	Datum		result;
+
+	*isnull = (value == NULL || cJSON_IsNull(value));
+	if (*isnull)
+		return (Datum) 0;
+	cc.attr = attr;
+	cc.text = NULL;
+	cc.value = value;
+	errcb.callback = conv_error_callback;
+	errcb.arg = &cc;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	cc.text = cJSON_IsString(value) ? value->valuestring : NULL;
+	if (attr->type.conv == LDV_ARRAY)
+		result = convert_array(attr, value);
+	else
+		result = convert_scalar(attr, attr->type.conv,
+								(FmgrInfo *) &attr->type.input,
+								attr->type.ioparam, attr->type.typmod, value);
+	error_context_stack = errcb.previous;
+	return result;
+}
+
+/*
+ * ld_text_to_datum
+ *		A value known as text (a path key) into the column's type.
+ */
+Datum
+ld_text_to_datum(const LdAttr *attr, const char *text)
+{
+	ErrorContextCallback errcb;
+	ConvContext cc;
+	Datum		result;
+
+	cc.attr = attr;
+	cc.text = text;
+	cc.value = NULL;
+	errcb.callback = conv_error_callback;
+	errcb.arg = &cc;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	result = InputFunctionCall((FmgrInfo *) &attr->type.input, (char *) text,
+							   attr->type.ioparam, attr->type.typmod);
+	error_context_stack = errcb.previous;
+	return result;
+}

@@ -1,0 +1,52 @@
+/*-------------------------------------------------------------------------
+ *
+ * ldai_fdw.c
+ *		  Entry points of ldai_fdw: module initialisation and the handler
+ *		  that hands PostgreSQL the FDW's callbacks.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ldai_fdw.h"
+
+#include "foreign/fdwapi.h"
+
+PG_MODULE_MAGIC;
+
+PG_FUNCTION_INFO_V1(ldai_fdw_handler);
+
+void		_PG_init(void);
+
+/*
+ * _PG_init
+ *		Initialise libcurl once for the backend.
+ */
+void
+_PG_init(void)
+{
+	if (ldh_global_init() != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not initialise libcurl")));
+}
+
+/*
+ * ldai_fdw_handler
+ *		The FdwRoutine with our callbacks.
+ */
+Datum
+ldai_fdw_handler(PG_FUNCTION_ARGS)
+{
+	FdwRoutine *routine = makeNode(FdwRoutine);
+
+	routine->GetForeignRelSize = ldGetForeignRelSize;
+	routine->GetForeignPaths = ldGetForeignPaths;
+	routine->GetForeignPlan = ldGetForeignPlan;
+	routine->GetForeignUpperPaths = ldGetForeignUpperPaths;
+	routine->BeginForeignScan = ldBeginForeignScan;
+	routine->IterateForeignScan = ldIterateForeignScan;
+	routine->ReScanForeignScan = ldReScanForeignScan;
+	routine->EndForeignScan = ldEndForeignScan;
+	routine->ExplainForeignScan = ldExplainForeignScan;
+	routine->ImportForeignSchema = ldImportForeignSchema;
+	PG_RETURN_POINTER(routine);
+}

@@ -1,0 +1,289 @@
+/*-------------------------------------------------------------------------
+ *
+ * ldai_fdw.h
+ *		  Shared declarations of ldai_fdw, grouped by the file that
+ *		  implements them.
+ *
+ * A query travels planner.c (which endpoint, which conditions and LIMIT go
+ * to the API) -> scan.c (paging, parent enumeration) -> connection.c
+ * (connection cache, interruptible waits, HTTP errors) -> http.c (libcurl)
+ * and back through convert.c (JSON -> Datum).  catalog.c is the only file
+ * that knows LaunchDarkly's paths and fields.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LDAI_FDW_H
+#define LDAI_FDW_H
+
+#include "postgres.h"
+
+#include "access/tupdesc.h"
+#include "fmgr.h"
+#include "foreign/foreign.h"
+#include "lib/stringinfo.h"
+#include "nodes/execnodes.h"
+#include "commands/explain.h"
+#include "nodes/pathnodes.h"
+#include "utils/jsonb.h"
+
+#include <cjson/cJSON.h>
+
+#include "http.h"
+
+#define LDAI_FDW_VERSION "1.0"
+
+/* ----------------------------------------------------------------
+ * The resource catalog (catalog.c)
+ * ----------------------------------------------------------------
+ */
+
+/* path keys: the values an endpoint path is built from */
+typedef enum LdKey
+{
+	LDK_NONE = 0,
+	LDK_OPTIMIZATION,			/* {optimization_key} */
+	LDK_CONFIG,					/* {config_key} */
+	LDK_ITEM,					/* {key}: the item's own key */
+	LDK_RUN,					/* {run_id} */
+	LDK_COUNT
+} LdKey;
+
+/* what an endpoint returns */
+typedef enum LdShape
+{
+	LD_SHAPE_PAGED,				/* {items, totalCount?, _links?}, limit/offset */
+	LD_SHAPE_LIST,				/* {items, ...}, no paging parameters */
+	LD_SHAPE_ITEM				/* one object */
+} LdShape;
+
+/* column flags */
+#define LDC_PATH		0x0001	/* value comes from the request path */
+#define LDC_WHOLE		0x0002	/* the whole item (attrs) */
+#define LDC_INSERT		0x0004	/* accepted in a POST body */
+#define LDC_REQUIRED	0x0008	/* required in a POST body */
+#define LDC_UPDATE		0x0010	/* accepted in a PATCH body */
+
+typedef struct LdColumn
+{
+	const char *name;			/* SQL column name */
+	const char *type;			/* SQL type, as IMPORT declares it */
+	const char *field;			/* JSON field (dotted path); NULL = camelCase */
+	LdKey		key;			/* path key this column carries, if any */
+	uint16		flags;			/* LDC_* */
+	const char *write_field;	/* field name in request bodies, if different */
+} LdColumn;
+
+typedef struct LdEndpoint
+{
+	const char *path;			/* template: {project}, {optimization_key}... */
+	LdShape		shape;
+	uint32		binds;			/* LdKey bits that must come from conditions */
+	const char *embedded;		/* rows are this array inside each item */
+	LdKey		embedded_parent;	/* the key the enclosing item provides */
+} LdEndpoint;
+
+typedef struct LdResource
+{
+	const char *name;
+	const LdEndpoint *endpoints;	/* most specific first */
+	int			nendpoints;
+	const LdColumn *columns;
+	int			ncolumns;
+	double		rows_per_series;	/* planner's row guess per request series */
+} LdResource;
+
+#define LD_KEY_BIT(k) (1u << (k))
+#define LD_MAX_ENDPOINTS 4
+
+/* in catalog.c */
+extern const LdResource *ld_find_resource(const char *name);
+extern const LdResource *ld_resource_at(int i);
+extern int	ld_resource_count(void);
+extern const LdColumn *ld_find_column(const LdResource *res, const char *name);
+extern const char *ld_key_name(LdKey key);
+extern LdKey ld_key_by_name(const char *name);
+extern char *ld_default_field(const char *column);
+extern uint32 ld_endpoint_keys(const LdEndpoint *ep);
+extern const char *ld_enumeration_path(LdKey key);
+extern char *ld_build_path(const LdEndpoint *ep, const char *project,
+						   const char *const *keyvals, bool escape);
+
+/* ----------------------------------------------------------------
+ * Options (option.c)
+ * ----------------------------------------------------------------
+ */
+typedef struct LdOptions
+{
+	char	   *base_url;
+	char	   *project_key;
+	int			page_size;
+	int			timeout_ms;
+	int			connect_timeout_ms;
+	int			max_retries;
+	char	   *resource;
+	char	   *optimization_key;
+} LdOptions;
+
+/* in option.c */
+extern void ld_get_options(Oid foreigntableid, LdOptions *opts);
+extern void ld_server_options(ForeignServer *server, LdOptions *opts);
+extern char *ld_column_field(Oid relid, AttrNumber attnum, const char *colname,
+							 const LdResource *res);
+extern Datum ldai_fdw_validator(PG_FUNCTION_ARGS);
+
+/* ----------------------------------------------------------------
+ * Connections and requests (connection.c)
+ * ----------------------------------------------------------------
+ */
+
+/* counters shown by EXPLAIN ANALYZE */
+typedef struct LdStats
+{
+	int64		requests;
+	int64		retries;
+	int64		bytes;
+} LdStats;
+
+/* what to do with a 404 */
+typedef enum LdNotFound
+{
+	LD_404_EMPTY,				/* the key came from a condition: no such row */
+	LD_404_ERROR				/* the options fix it: report what is missing */
+} LdNotFound;
+
+/* a completed request; body lives in the caller's memory context */
+typedef struct LdResult
+{
+	long		status;
+	char	   *body;
+	size_t		body_len;
+} LdResult;
+
+typedef struct LdConn LdConn;
+
+extern LdConn *ld_get_connection(UserMapping *user, const LdOptions *opts);
+extern void ld_request(LdConn *conn, const char *method, const char *path,
+					   const char *body, const char *extra_header,
+					   LdStats *stats, LdResult *result);
+extern void ld_report_http_error(const char *method, const char *path,
+								 const LdResult *result);
+
+/* ----------------------------------------------------------------
+ * JSON -> Datum (convert.c)
+ * ----------------------------------------------------------------
+ */
+
+/* where a column's value comes from */
+typedef enum LdSource
+{
+	LDS_FIELD,					/* a JSON field of the item */
+	LDS_PATH_KEY,				/* the request path (parent key) */
+	LDS_WHOLE					/* the whole item */
+} LdSource;
+
+/* how a JSON value becomes a Datum of the column's type */
+typedef enum LdConv
+{
+	LDV_INPUT,					/* the type's input function on the text */
+	LDV_TEXT,					/* text-like: strings as is, others as JSON */
+	LDV_JSON,					/* json/jsonb: the JSON text */
+	LDV_BOOL,
+	LDV_TIMESTAMP,				/* epoch milliseconds (or an ISO string) */
+	LDV_ARRAY					/* a JSON array into a PostgreSQL array */
+} LdConv;
+
+typedef struct LdTypeConv
+{
+	Oid			typid;
+	int32		typmod;
+	LdConv		conv;
+	FmgrInfo	input;
+	Oid			ioparam;
+	/* for arrays: the element type */
+	Oid			elemtype;
+	LdConv		elemconv;
+	FmgrInfo	elem_input;
+	Oid			elem_ioparam;
+	int16		elmlen;
+	bool		elmbyval;
+	char		elmalign;
+} LdTypeConv;
+
+typedef struct LdAttr
+{
+	AttrNumber	attnum;
+	char	   *relname;		/* the foreign table (for messages) */
+	char	   *name;
+	char	   *field;			/* the JSON field as configured (for messages) */
+	char	  **path;			/* field split on dots */
+	int			npath;
+	LdSource	source;
+	LdKey		key;			/* for LDS_PATH_KEY */
+	LdTypeConv	type;
+} LdAttr;
+
+/* in convert.c */
+extern cJSON *ld_json_parse(MemoryContext owner, const char *buf, size_t len);
+extern char *ld_json_text(const cJSON *value);
+extern void ld_init_type(LdTypeConv *tc, Oid typid, int32 typmod);
+extern LdAttr *ld_build_attrs(Relation rel, const LdResource *res,
+							  List *retrieved, int *nattrs);
+extern cJSON *ld_json_lookup(const cJSON *item, char **path, int npath);
+extern Datum ld_json_to_datum(const LdAttr *attr, const cJSON *value,
+							  bool *isnull);
+extern Datum ld_text_to_datum(const LdAttr *attr, const char *text);
+
+/* ----------------------------------------------------------------
+ * Planning (planner.c)
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Indexes of the ForeignScan's fdw_private list (only copyable nodes).
+ */
+enum LdScanPrivate
+{
+	/* resource name (String) */
+	LdPrivResource,
+	/* index of the chosen endpoint in the resource (Integer) */
+	LdPrivEndpoint,
+	/* attribute numbers the query needs (List of Integer) */
+	LdPrivRetrieved,
+	/* for each fdw_exprs key entry, its LdKey (List of Integer) */
+	LdPrivKeyKinds,
+	/* nonzero when fdw_exprs ends with LIMIT and OFFSET expressions */
+	LdPrivHasLimit,
+	/* request lines EXPLAIN VERBOSE shows (List of String) */
+	LdPrivExplain
+};
+
+/* in planner.c */
+extern void ldGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
+								Oid foreigntableid);
+extern void ldGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
+							  Oid foreigntableid);
+extern ForeignScan *ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
+									 Oid foreigntableid, ForeignPath *best_path,
+									 List *tlist, List *scan_clauses,
+									 Plan *outer_plan);
+extern void ldGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+								   RelOptInfo *input_rel, RelOptInfo *output_rel,
+								   void *extra);
+
+/* ----------------------------------------------------------------
+ * Scanning (scan.c)
+ * ----------------------------------------------------------------
+ */
+extern void ldBeginForeignScan(ForeignScanState *node, int eflags);
+extern TupleTableSlot *ldIterateForeignScan(ForeignScanState *node);
+extern void ldReScanForeignScan(ForeignScanState *node);
+extern void ldEndForeignScan(ForeignScanState *node);
+extern void ldExplainForeignScan(ForeignScanState *node, ExplainState *es);
+
+/* ----------------------------------------------------------------
+ * IMPORT FOREIGN SCHEMA (import.c)
+ * ----------------------------------------------------------------
+ */
+extern List *ldImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);
+
+#endif							/* LDAI_FDW_H */

@@ -1,0 +1,335 @@
+/*-------------------------------------------------------------------------
+ *
+ * option.c
+ *		  Options of ldai_fdw: one table of the valid options with the
+ *		  catalog each belongs to, the validator, and the merged view of
+ *		  server and table options a scan uses.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ldai_fdw.h"
+
+#include "access/reloptions.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_foreign_table.h"
+#include "catalog/pg_user_mapping.h"
+#include "commands/defrem.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+/* how an option's value is checked */
+typedef enum LdOptKind
+{
+	LDO_TEXT,					/* any non-empty text */
+	LDO_URL,					/* http(s)://host[:port] */
+	LDO_INT,					/* integer within [min, max] */
+	LDO_RESOURCE				/* a resource name of the catalog */
+} LdOptKind;
+
+typedef struct LdOptionDef
+{
+	const char *name;
+	Oid			context;		/* catalog it may appear in */
+	LdOptKind	kind;
+	int			min;
+	int			max;
+} LdOptionDef;
+
+static const LdOptionDef option_defs[] = {
+	{"base_url", ForeignServerRelationId, LDO_URL},
+	{"project_key", ForeignServerRelationId, LDO_TEXT},
+	{"page_size", ForeignServerRelationId, LDO_INT, 1, 1000},
+	{"timeout_ms", ForeignServerRelationId, LDO_INT, 1, 3600000},
+	{"connect_timeout_ms", ForeignServerRelationId, LDO_INT, 1, 3600000},
+	{"max_retries", ForeignServerRelationId, LDO_INT, 0, 10},
+	{"api_key", UserMappingRelationId, LDO_TEXT},
+	{"resource", ForeignTableRelationId, LDO_RESOURCE},
+	{"project_key", ForeignTableRelationId, LDO_TEXT},
+	{"optimization_key", ForeignTableRelationId, LDO_TEXT},
+	{"field", AttributeRelationId, LDO_TEXT},
+};
+
+#define DEFAULT_BASE_URL "https://app.launchdarkly.com"
+
+/*
+ * catalog_name
+ *		What the user calls the object an option catalog belongs to.
+ */
+static const char *
+catalog_name(Oid context)
+{
+	switch (context)
+	{
+		case ForeignServerRelationId:
+			return "foreign server";
+		case UserMappingRelationId:
+			return "user mapping";
+		case ForeignTableRelationId:
+			return "foreign table";
+		case AttributeRelationId:
+			return "foreign table column";
+		default:
+			return "object";
+	}
+}
+
+/*
+ * valid_names
+ *		Comma-separated list of the options valid in a catalog, for hints.
+ */
+static char *
+valid_names(Oid context)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < (int) lengthof(option_defs); i++)
+		if (option_defs[i].context == context)
+			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "",
+							 option_defs[i].name);
+	return buf.len ? buf.data : "(none)";
+}
+
+/*
+ * resource_names
+ *		Comma-separated resource names, for hints.
+ */
+static char *
+resource_names(void)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < ld_resource_count(); i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", ld_resource_at(i)->name);
+	return buf.data;
+}
+
+/*
+ * is_loopback_url
+ *		Whether an http URL points at this machine (127.0.0.1, ::1,
+ *		localhost), the only plain-http target a non-superuser may use.
+ */
+static bool
+is_loopback_url(const char *url)
+{
+	const char *host = strstr(url, "://") + 3;
+
+	return strncmp(host, "127.", 4) == 0 ||
+		strncmp(host, "localhost", 9) == 0 ||
+		strncmp(host, "[::1]", 5) == 0;
+}
+
+/*
+ * check_url
+ *		base_url must be http(s)://host[:port] with no path, query or
+ *		credentials; plain http beyond loopback is for superusers only,
+ *		since the api_key travels with every request.
+ */
+static void
+check_url(const char *name, const char *url)
+{
+	const char *host;
+
+	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("invalid value for option \"%s\": \"%s\"", name, url),
+				 errdetail("The URL must start with https:// (or http:// for a local test server)."),
+				 errhint("Use the form scheme://host[:port], for example https://app.launchdarkly.com.")));
+	host = strstr(url, "://") + 3;
+	if (*host == '\0' || strpbrk(host, "/?#@ ") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("invalid value for option \"%s\": \"%s\"", name, url),
+				 errdetail("Only scheme, host and port are allowed; no path, query, or credentials."),
+				 errhint("Use the form scheme://host[:port], for example https://app.launchdarkly.com.")));
+	if (strncmp(url, "http://", 7) == 0 && !is_loopback_url(url) && !superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only superuser can set a non-https \"%s\" other than loopback", name),
+				 errdetail("The api_key would be sent in clear text.")));
+}
+
+/*
+ * check_value
+ *		Validate one option's value by its kind.
+ */
+static void
+check_value(const LdOptionDef *def, DefElem *d)
+{
+	char	   *val = defGetString(d);
+
+	if (*val == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("option \"%s\" must not be empty", def->name)));
+	if (def->kind == LDO_URL)
+		check_url(def->name, val);
+	else if (def->kind == LDO_INT)
+	{
+		char	   *end;
+		long		v;
+
+		errno = 0;
+		v = strtol(val, &end, 10);
+		if (errno != 0 || *end != '\0' || v < def->min || v > def->max)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("invalid value for option \"%s\": \"%s\"", def->name, val),
+					 errhint("Valid values are integers from %d to %d.",
+							 def->min, def->max)));
+	}
+	else if (def->kind == LDO_RESOURCE && ld_find_resource(val) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"resource\": \"%s\"", val),
+				 errhint("Valid resources are: %s.", resource_names())));
+}
+
+/*
+ * ldai_fdw_validator
+ *		Validate the options of a server, user mapping, foreign table or
+ *		column at CREATE/ALTER time.
+ */
+PG_FUNCTION_INFO_V1(ldai_fdw_validator);
+
+Datum
+ldai_fdw_validator(PG_FUNCTION_ARGS)
+{
+	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
+	Oid			context = PG_GETARG_OID(1);
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *d = (DefElem *) lfirst(lc);
+		const LdOptionDef *def = NULL;
+		int			i;
+
+		for (i = 0; i < (int) lengthof(option_defs); i++)
+			if (option_defs[i].context == context &&
+				strcmp(option_defs[i].name, d->defname) == 0)
+				def = &option_defs[i];
+		if (def == NULL && strcmp(d->defname, "api_key") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("option \"api_key\" is only valid in a user mapping"),
+					 errhint("Use CREATE USER MAPPING FOR ... SERVER ... OPTIONS (api_key '...').")));
+		if (def == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("invalid option \"%s\" for a %s", d->defname,
+							catalog_name(context)),
+					 errhint("Valid options in this context are: %s.",
+							 valid_names(context))));
+		check_value(def, d);
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * apply_option
+ *		Copy one validated option into the merged options.
+ */
+static void
+apply_option(LdOptions *opts, DefElem *d)
+{
+	const char *n = d->defname;
+	char	   *v = defGetString(d);
+
+	if (strcmp(n, "base_url") == 0)
+		opts->base_url = v;
+	else if (strcmp(n, "project_key") == 0)
+		opts->project_key = v;
+	else if (strcmp(n, "page_size") == 0)
+		opts->page_size = atoi(v);
+	else if (strcmp(n, "timeout_ms") == 0)
+		opts->timeout_ms = atoi(v);
+	else if (strcmp(n, "connect_timeout_ms") == 0)
+		opts->connect_timeout_ms = atoi(v);
+	else if (strcmp(n, "max_retries") == 0)
+		opts->max_retries = atoi(v);
+	else if (strcmp(n, "resource") == 0)
+		opts->resource = v;
+	else if (strcmp(n, "optimization_key") == 0)
+		opts->optimization_key = v;
+}
+
+/*
+ * ld_server_options
+ *		Defaults overridden by the server's options.
+ */
+void
+ld_server_options(ForeignServer *server, LdOptions *opts)
+{
+	ListCell   *lc;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->base_url = DEFAULT_BASE_URL;
+	opts->page_size = 100;
+	opts->timeout_ms = 30000;
+	opts->connect_timeout_ms = 10000;
+	opts->max_retries = 3;
+	foreach(lc, server->options)
+		apply_option(opts, (DefElem *) lfirst(lc));
+}
+
+/*
+ * ld_get_options
+ *		The options a scan of a foreign table uses: defaults, then server,
+ *		then table options (a table's project_key overrides the server's).
+ */
+void
+ld_get_options(Oid foreigntableid, LdOptions *opts)
+{
+	ForeignTable *table = GetForeignTable(foreigntableid);
+	ForeignServer *server = GetForeignServer(table->serverid);
+	ListCell   *lc;
+
+	ld_server_options(server, opts);
+	foreach(lc, table->options)
+		apply_option(opts, (DefElem *) lfirst(lc));
+	if (opts->resource == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("foreign table \"%s\" has no \"resource\" option",
+						get_rel_name(foreigntableid)),
+				 errhint("Valid resources are: %s.", resource_names())));
+	if (opts->project_key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("no project_key for foreign table \"%s\"",
+						get_rel_name(foreigntableid)),
+				 errhint("Set project_key on the server or the table (IMPORT FOREIGN SCHEMA sets it).")));
+}
+
+/*
+ * ld_column_field
+ *		The JSON field of a column: its "field" option, else the catalog's
+ *		field, else the column name in camelCase.
+ */
+char *
+ld_column_field(Oid relid, AttrNumber attnum, const char *colname,
+				const LdResource *res)
+{
+	List	   *options = GetForeignColumnOptions(relid, attnum);
+	const LdColumn *col;
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *d = (DefElem *) lfirst(lc);
+
+		if (strcmp(d->defname, "field") == 0)
+			return defGetString(d);
+	}
+	col = ld_find_column(res, colname);
+	if (col != NULL && col->field != NULL)
+		return pstrdup(col->field);
+	return ld_default_field(colname);
+}

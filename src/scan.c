@@ -1,0 +1,655 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan.c
+ *		  Executing a scan: request series, paging, parent enumeration,
+ *		  rows out of JSON items, EXPLAIN.
+ *
+ * A scan reads one or more "series": one endpoint with all its path keys
+ * filled in, read page by page.  Key values come from conditions (a value
+ * or an IN list), from the table's optimization_key option, or -- for a
+ * parent key nothing fixes -- from enumerating the parent list (every
+ * optimization of the project).  Pages are fetched lazily, one at a time,
+ * so a scan that stops early stops fetching.
+ *
+ * Memory: batch_cxt holds one page (body and cJSON tree) and is reset per
+ * page; parent_cxt holds one page of enumerated parent keys; tuple_cxt is
+ * reset per row.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ldai_fdw.h"
+
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+/* paging state of one series (or of the parent enumeration) */
+typedef struct LdPager
+{
+	char	   *path;			/* escaped path, without query */
+	bool		paged;			/* send limit/offset and follow pages */
+	int64		offset;			/* offset of the next page */
+	int64		remaining;		/* rows still wanted, -1 = all */
+	bool		done;
+} LdPager;
+
+typedef struct LdScanState
+{
+	/* fixed for the scan */
+	const LdResource *res;
+	const LdEndpoint *ep;
+	LdOptions	opts;
+	LdConn	   *conn;
+	LdAttr	   *attrs;
+	int			nattrs;
+	List	   *key_kinds;		/* Integer LdKey per key_states entry */
+	List	   *key_states;		/* ExprState per key value */
+	ExprState  *limit_state;
+	ExprState  *offset_state;
+	bool		has_limit;
+	List	   *explain;		/* String request lines */
+	LdStats		stats;
+	MemoryContext batch_cxt;	/* one page of the current series */
+	MemoryContext parent_cxt;	/* one page of enumerated parents */
+	MemoryContext run_cxt;		/* key values of one execution */
+	MemoryContext tuple_cxt;	/* one row */
+
+	/* one execution (reset by ReScan) */
+	List	   *values[LDK_COUNT];	/* key values (char *), NIL = unbound */
+	int			idx[LDK_COUNT]; /* current position in values[] */
+	bool		enumerate;		/* the optimization key is enumerated */
+	LdPager		parent;			/* pager over the enumeration list */
+	List	   *parent_keys;	/* enumerated keys of the current page */
+	bool		initialized;	/* start_execution() has run */
+	bool		started;
+	bool		no_rows;		/* a key is NULL or an empty list */
+	int64		limit;			/* rows to return, -1 = all */
+	int64		offset;
+	int64		returned;
+
+	/* current series and page */
+	const char *cur[LDK_COUNT];
+	LdNotFound	not_found;
+	LdPager		child;
+	cJSON	   *item;			/* next item of the page, NULL at its end */
+	cJSON	   *row;			/* next embedded row of item */
+} LdScanState;
+
+/* a child context of the scan's memory */
+#define new_context(estate, name) \
+	AllocSetContextCreate((estate)->es_query_cxt, (name), ALLOCSET_DEFAULT_SIZES)
+
+/*
+ * scan_user
+ *		The user whose mapping the scan uses (the view owner for views).
+ */
+static Oid
+scan_user(ForeignScanState *node)
+{
+#if PG_VERSION_NUM >= 160000
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+
+	return OidIsValid(fsplan->checkAsUser) ? fsplan->checkAsUser : GetUserId();
+#else
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid,
+									   node->ss.ps.state);
+
+	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+#endif
+}
+
+/*
+ * ldBeginForeignScan
+ *		Set up the scan from the plan's fdw_private; no request is sent
+ *		yet (and none at all for plain EXPLAIN).
+ */
+void
+ldBeginForeignScan(ForeignScanState *node, int eflags)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	List	   *priv = fsplan->fdw_private;
+	EState	   *estate = node->ss.ps.state;
+	Relation	rel = node->ss.ss_currentRelation;
+	LdScanState *s = palloc0(sizeof(LdScanState));
+	List	   *exprs = fsplan->fdw_exprs;
+	int			nkeys;
+
+	node->fdw_state = s;
+	s->res = ld_find_resource(strVal(list_nth(priv, LdPrivResource)));
+	s->ep = &s->res->endpoints[intVal(list_nth(priv, LdPrivEndpoint))];
+	s->key_kinds = (List *) list_nth(priv, LdPrivKeyKinds);
+	s->has_limit = intVal(list_nth(priv, LdPrivHasLimit)) != 0;
+	s->explain = (List *) list_nth(priv, LdPrivExplain);
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+
+	ld_get_options(RelationGetRelid(rel), &s->opts);
+	s->conn = ld_get_connection(GetUserMapping(scan_user(node),
+											   GetForeignTable(RelationGetRelid(rel))->serverid),
+								&s->opts);
+	s->attrs = ld_build_attrs(rel, s->res, (List *) list_nth(priv, LdPrivRetrieved),
+							  &s->nattrs);
+	nkeys = list_length(s->key_kinds);
+	s->key_states = ExecInitExprList(list_truncate(list_copy(exprs), nkeys),
+									 (PlanState *) node);
+	if (s->has_limit)
+	{
+		s->limit_state = ExecInitExpr(list_nth(exprs, nkeys), (PlanState *) node);
+		s->offset_state = ExecInitExpr(list_nth(exprs, nkeys + 1), (PlanState *) node);
+	}
+	s->batch_cxt = new_context(estate, "ldai_fdw page");
+	s->parent_cxt = new_context(estate, "ldai_fdw parents");
+	s->run_cxt = new_context(estate, "ldai_fdw keys");
+	s->tuple_cxt = new_context(estate, "ldai_fdw row");
+}
+
+/*
+ * value_texts
+ *		The text values of an evaluated key: one value, or each non-null
+ *		element of an IN-list array.  NULL matches nothing.
+ */
+static List *
+value_texts(Datum d, bool isnull, Oid type)
+{
+	Oid			out;
+	bool		varlena;
+	Oid			elemtype = get_element_type(type);
+	List	   *vals = NIL;
+
+	if (isnull)
+		return NIL;
+	if (!OidIsValid(elemtype))
+	{
+		getTypeOutputInfo(type, &out, &varlena);
+		return list_make1(makeString(OidOutputFunctionCall(out, d)));
+	}
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(d);
+		int16		len;
+		bool		byval;
+		char		align;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n,
+					i;
+
+		get_typlenbyvalalign(elemtype, &len, &byval, &align);
+		deconstruct_array(arr, elemtype, len, byval, align, &elems, &nulls, &n);
+		getTypeOutputInfo(elemtype, &out, &varlena);
+		for (i = 0; i < n; i++)
+		{
+			char	   *v;
+
+			if (nulls[i])
+				continue;
+			v = OidOutputFunctionCall(out, elems[i]);
+			if (!list_member(vals, makeString(v)))	/* each key once */
+				vals = lappend(vals, makeString(v));
+		}
+	}
+	return vals;
+}
+
+/*
+ * eval_limit
+ *		Evaluate a pushed LIMIT or OFFSET; -1 when absent or NULL.
+ */
+static int64
+eval_limit(LdScanState *s, ExprState *state, ExprContext *econtext, bool is_limit)
+{
+	bool		isnull;
+	Datum		d;
+	int64		v;
+
+	if (state == NULL)
+		return -1;
+	d = ExecEvalExprSwitchContext(state, econtext, &isnull);
+	if (isnull)
+		return -1;
+	v = DatumGetInt64(d);
+	if (v < 0)
+		ereport(ERROR,
+				(errcode(is_limit ? ERRCODE_INVALID_ROW_COUNT_IN_LIMIT_CLAUSE :
+						 ERRCODE_INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE),
+				 errmsg("%s must not be negative", is_limit ? "LIMIT" : "OFFSET")));
+	return v;
+}
+
+/*
+ * start_execution
+ *		Evaluate key values and limits; reset the series iteration.
+ */
+static void
+start_execution(ForeignScanState *node)
+{
+	LdScanState *s = (LdScanState *) node->fdw_state;
+	ExprContext *econtext = node->ss.ps.ps_ExprContext;
+	MemoryContext old;
+	ListCell   *lk,
+			   *le;
+	uint32		keys = ld_endpoint_keys(s->ep);
+
+	MemoryContextReset(s->run_cxt);
+	MemoryContextReset(s->batch_cxt);
+	MemoryContextReset(s->parent_cxt);
+	memset(s->values, 0, sizeof(s->values));
+	memset(s->idx, 0, sizeof(s->idx));
+	memset(s->cur, 0, sizeof(s->cur));
+	s->parent_keys = NIL;
+	s->initialized = true;
+	s->no_rows = false;
+	s->started = false;
+	s->returned = 0;
+	s->item = s->row = NULL;
+	s->child.done = true;
+
+	old = MemoryContextSwitchTo(s->run_cxt);
+	forboth(lk, s->key_kinds, le, s->key_states)
+	{
+		ExprState  *es = (ExprState *) lfirst(le);
+		bool		isnull;
+		Datum		d = ExecEvalExprSwitchContext(es, econtext, &isnull);
+
+		s->values[lfirst_int(lk)] = value_texts(d, isnull, exprType((Node *) es->expr));
+		if (s->values[lfirst_int(lk)] == NIL)	/* key = NULL matches nothing */
+			s->no_rows = true;
+	}
+	if (s->values[LDK_OPTIMIZATION] == NIL && s->opts.optimization_key)
+		s->values[LDK_OPTIMIZATION] = list_make1(makeString(s->opts.optimization_key));
+	s->enumerate = (keys & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
+		s->values[LDK_OPTIMIZATION] == NIL;
+	MemoryContextSwitchTo(old);
+
+	s->limit = s->has_limit ? eval_limit(s, s->limit_state, econtext, true) : -1;
+	s->offset = s->has_limit ? eval_limit(s, s->offset_state, econtext, false) : -1;
+	if (s->offset < 0)
+		s->offset = 0;
+	if (s->enumerate)
+	{
+		LdEndpoint	list = {ld_enumeration_path(LDK_OPTIMIZATION), LD_SHAPE_PAGED};
+
+		s->parent.path = MemoryContextStrdup(s->run_cxt,
+											 ld_build_path(&list, s->opts.project_key, s->cur, true));
+		s->parent.paged = true;
+		s->parent.offset = 0;
+		s->parent.remaining = -1;
+		s->parent.done = false;
+	}
+}
+
+/*
+ * not_found
+ *		ERROR for a 404 on something the options fix (the project, or the
+ *		table's optimization_key), naming it.
+ */
+static void
+not_found(LdScanState *s, const char *path)
+{
+	if (s->opts.optimization_key && s->cur[LDK_OPTIMIZATION] &&
+		strcmp(s->cur[LDK_OPTIMIZATION], s->opts.optimization_key) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
+				 errmsg("LaunchDarkly agent optimization \"%s\" not found in project \"%s\"",
+						s->opts.optimization_key, s->opts.project_key),
+				 errhint("Check the optimization_key option of the foreign table."),
+				 errcontext("LaunchDarkly request: GET %s", path)));
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
+			 errmsg("LaunchDarkly project \"%s\" not found", s->opts.project_key),
+			 errhint("Check the project_key option of the server or foreign table."),
+			 errcontext("LaunchDarkly request: GET %s", path)));
+}
+
+/*
+ * bad_response
+ *		ERROR for an answer that is not what the endpoint promises.
+ */
+static void
+bad_response(const char *path, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+			 errmsg("invalid response from LaunchDarkly: %s", what),
+			 errcontext("LaunchDarkly request: GET %s", path)));
+}
+
+/*
+ * advance_pager
+ *		Account for a page of n items and decide whether the series ends:
+ *		no next link, totalCount reached, an empty page, or the pushed
+ *		LIMIT satisfied.  Fewer items than asked is not the end.
+ */
+static void
+advance_pager(LdPager *pg, const cJSON *root, int n)
+{
+	const cJSON *total = cJSON_GetObjectItemCaseSensitive(root, "totalCount");
+	const cJSON *links = cJSON_GetObjectItemCaseSensitive(root, "_links");
+
+	pg->offset += n;
+	if (pg->remaining > 0)
+		pg->remaining = Max(0, pg->remaining - n);
+	if (!pg->paged || n == 0 || pg->remaining == 0 ||
+		(cJSON_IsNumber(total) && pg->offset >= (int64) total->valuedouble) ||
+		(cJSON_IsObject(links) &&
+		 cJSON_GetObjectItemCaseSensitive(links, "next") == NULL))
+		pg->done = true;
+}
+
+/*
+ * fetch_page
+ *		GET the next page of a pager into cxt (reset first).  Returns the
+ *		first item of the page (for a single-item endpoint: the item), or
+ *		NULL when there is nothing (more) to read.
+ */
+static cJSON *
+fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
+		   LdNotFound nf)
+{
+	MemoryContext old;
+	LdResult	res;
+	char	   *path;
+	cJSON	   *root;
+	cJSON	   *items;
+	int64		limit = s->opts.page_size;
+
+	if (pg->done || pg->remaining == 0)
+		return (pg->done = true, NULL);
+	if (pg->remaining >= 0)
+		limit = Min(limit, pg->remaining);
+	MemoryContextReset(cxt);
+	old = MemoryContextSwitchTo(cxt);
+	path = pg->paged ? psprintf("%s?limit=%lld&offset=%lld", pg->path,
+								(long long) limit, (long long) pg->offset) : pg->path;
+	ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, &res);
+	if (res.status == 404 && nf == LD_404_EMPTY)
+	{
+		pg->done = true;
+		MemoryContextSwitchTo(old);
+		return NULL;
+	}
+	if (res.status == 404)
+		not_found(s, path);
+	if (res.status < 200 || res.status > 299)
+		ld_report_http_error("GET", path, &res);
+	root = ld_json_parse(cxt, res.body, res.body_len);
+	if (!cJSON_IsObject(root))
+		bad_response(path, root ? "expected a JSON object" : "malformed JSON");
+	MemoryContextSwitchTo(old);
+	if (shape == LD_SHAPE_ITEM)
+	{
+		pg->done = true;
+		return root;
+	}
+	items = cJSON_GetObjectItemCaseSensitive(root, "items");
+	if (!cJSON_IsArray(items))
+		bad_response(path, "no \"items\" array in a list response");
+	advance_pager(pg, root, cJSON_GetArraySize(items));
+	return items->child;
+}
+
+/*
+ * next_parent
+ *		Move to the next enumerated parent key, fetching the next page of
+ *		the parent list when needed.  Returns false when all are read.
+ */
+static bool
+next_parent(LdScanState *s)
+{
+	while (s->parent_keys == NIL ||
+		   ++s->idx[LDK_OPTIMIZATION] >= list_length(s->parent_keys))
+	{
+		cJSON	   *it = fetch_page(s, &s->parent, LD_SHAPE_PAGED, s->parent_cxt,
+									LD_404_ERROR);
+		MemoryContext old = MemoryContextSwitchTo(s->parent_cxt);
+
+		s->parent_keys = NIL;
+		for (; it != NULL; it = it->next)
+		{
+			const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "key"));
+
+			if (k != NULL)
+				s->parent_keys = lappend(s->parent_keys, makeString(pstrdup(k)));
+		}
+		MemoryContextSwitchTo(old);
+		s->idx[LDK_OPTIMIZATION] = -1;
+		if (s->parent_keys == NIL && s->parent.done)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * next_combination
+ *		Step to the next combination of key values, like an odometer whose
+ *		outermost digit is the optimization key.  Returns false at the end.
+ */
+static bool
+next_combination(LdScanState *s)
+{
+	int			k;
+
+	if (!s->started)
+	{
+		s->started = true;
+		memset(s->idx, 0, sizeof(s->idx));
+		if (s->no_rows)
+			return false;
+		return s->enumerate ? next_parent(s) : true;
+	}
+	for (k = LDK_COUNT - 1; k > LDK_OPTIMIZATION; k--)
+	{
+		if (s->values[k] == NIL)
+			continue;
+		if (++s->idx[k] < list_length(s->values[k]))
+			return true;
+		s->idx[k] = 0;
+	}
+	if (s->enumerate)
+		return next_parent(s);
+	return s->values[LDK_OPTIMIZATION] != NIL &&
+		++s->idx[LDK_OPTIMIZATION] < list_length(s->values[LDK_OPTIMIZATION]);
+}
+
+/*
+ * next_series
+ *		Start the next request series: fill in the path keys, decide what
+ *		a 404 means, reset paging.  Returns false when there is none.
+ */
+static bool
+next_series(LdScanState *s)
+{
+	bool		from_condition = false;
+	MemoryContext old;
+	int			k;
+
+	if (!next_combination(s))
+		return false;
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		List	   *vals = (k == LDK_OPTIMIZATION && s->enumerate) ?
+			s->parent_keys : s->values[k];
+
+		s->cur[k] = vals ? strVal(list_nth(vals, s->idx[k])) : NULL;
+		from_condition |= (vals != NIL && !(k == LDK_OPTIMIZATION &&
+											s->opts.optimization_key &&
+											!s->enumerate));
+	}
+	/* a key from WHERE (or enumeration) that is not there: no such row */
+	s->not_found = from_condition ? LD_404_EMPTY : LD_404_ERROR;
+	old = MemoryContextSwitchTo(s->run_cxt);
+	s->child.path = ld_build_path(s->ep, s->opts.project_key, s->cur, true);
+	MemoryContextSwitchTo(old);
+	s->child.paged = s->ep->shape == LD_SHAPE_PAGED;
+	s->child.offset = s->has_limit ? s->offset : 0;
+	s->child.remaining = s->has_limit ? s->limit : -1;
+	s->child.done = false;
+	s->item = s->row = NULL;
+	return true;
+}
+
+/*
+ * next_row
+ *		The next JSON row of the scan (an item, or an embedded element of
+ *		one), fetching pages and starting series as needed; NULL at the end.
+ *		*parent is set to the enclosing item for embedded rows.
+ */
+static cJSON *
+next_row(LdScanState *s, cJSON **parent)
+{
+	for (;;)
+	{
+		if (s->ep->embedded != NULL && s->row != NULL)
+		{
+			cJSON	   *r = s->row;
+
+			s->row = r->next;
+			*parent = s->item;
+			if (s->row == NULL)
+				s->item = s->item->next;
+			return r;
+		}
+		if (s->item != NULL)
+		{
+			cJSON	   *it = s->item;
+
+			if (s->ep->embedded == NULL)
+			{
+				s->item = it->next;
+				*parent = NULL;
+				return it;
+			}
+			s->row = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, s->ep->embedded), 0);
+			if (s->row == NULL)
+				s->item = it->next;
+			continue;
+		}
+		CHECK_FOR_INTERRUPTS();
+		if (!s->child.done)
+		{
+			s->item = fetch_page(s, &s->child, s->ep->shape, s->batch_cxt,
+								 s->not_found);
+			continue;
+		}
+		if (!next_series(s))
+			return NULL;
+	}
+}
+
+/*
+ * fill_slot
+ *		Convert a JSON row into the slot's values: JSON fields, path keys
+ *		(or the enclosing item's key for embedded rows), the whole item.
+ */
+static void
+fill_slot(LdScanState *s, TupleTableSlot *slot, cJSON *row, cJSON *parent)
+{
+	int			i;
+
+	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
+	for (i = 0; i < s->nattrs; i++)
+	{
+		const LdAttr *a = &s->attrs[i];
+		int			j = a->attnum - 1;
+
+		if (a->source == LDS_PATH_KEY)
+		{
+			const char *k = s->cur[a->key];
+
+			if (k == NULL && parent != NULL && s->ep->embedded_parent == a->key)
+				k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(parent, "key"));
+			slot->tts_isnull[j] = (k == NULL);
+			if (k != NULL)
+				slot->tts_values[j] = ld_text_to_datum(a, k);
+		}
+		else if (a->source == LDS_WHOLE)
+			slot->tts_values[j] = ld_json_to_datum(a, row, &slot->tts_isnull[j]);
+		else
+			slot->tts_values[j] = ld_json_to_datum(a, ld_json_lookup(row, a->path, a->npath),
+												   &slot->tts_isnull[j]);
+	}
+	ExecStoreVirtualTuple(slot);
+}
+
+/*
+ * ldIterateForeignScan
+ *		Return the next row, fetching lazily; stop at a pushed LIMIT.
+ */
+TupleTableSlot *
+ldIterateForeignScan(ForeignScanState *node)
+{
+	LdScanState *s = (LdScanState *) node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+	MemoryContext old;
+	cJSON	   *row;
+	cJSON	   *parent = NULL;
+
+	if (s->run_cxt == NULL)
+		return ExecClearTuple(slot);
+	if (!s->initialized)
+		start_execution(node);
+	ExecClearTuple(slot);
+	if (s->limit >= 0 && s->returned >= s->limit)
+		return slot;
+	row = next_row(s, &parent);
+	if (row == NULL)
+		return slot;
+	MemoryContextReset(s->tuple_cxt);
+	old = MemoryContextSwitchTo(s->tuple_cxt);
+	fill_slot(s, slot, row, parent);
+	MemoryContextSwitchTo(old);
+	s->returned++;
+	return slot;
+}
+
+/*
+ * ldReScanForeignScan
+ *		Start over: keys (join or query parameters) may have changed.
+ */
+void
+ldReScanForeignScan(ForeignScanState *node)
+{
+	LdScanState *s = (LdScanState *) node->fdw_state;
+
+	s->initialized = false;
+}
+
+/*
+ * ldEndForeignScan
+ *		Nothing to close: memory goes with the query, the connection stays
+ *		cached for the next query.
+ */
+void
+ldEndForeignScan(ForeignScanState *node)
+{
+}
+
+/*
+ * ldExplainForeignScan
+ *		VERBOSE: the requests (decided at plan time, no network);
+ *		ANALYZE: how many requests, retries and bytes it took.
+ */
+void
+ldExplainForeignScan(ForeignScanState *node, ExplainState *es)
+{
+	LdScanState *s = (LdScanState *) node->fdw_state;
+	ListCell   *lc;
+
+	if (es->verbose)
+		foreach(lc, s->explain)
+			ExplainPropertyText("LaunchDarkly request", strVal(lfirst(lc)), es);
+	if (es->analyze)
+	{
+		ExplainPropertyInteger("LaunchDarkly requests", NULL, s->stats.requests, es);
+		ExplainPropertyInteger("LaunchDarkly retries", NULL, s->stats.retries, es);
+		ExplainPropertyInteger("LaunchDarkly bytes received", NULL, s->stats.bytes, es);
+	}
+}

@@ -1,0 +1,1343 @@
+#!/usr/bin/env python3
+"""A deterministic stand-in for LaunchDarkly's REST API (AI Configs and agent optimizations).
+
+Serves the /api/v2/projects/{projectKey}/ai-configs... and .../agent-optimizations...
+operations of openapi-subset.json (extracted verbatim from the OpenAPI spec by
+extract_spec.py) over plain HTTP on 127.0.0.1, for the ldai_fdw tests and demo.
+Python 3 standard library only.
+
+    python3 test/standin/ld_standin.py --port 0 --port-file /tmp/ld.port --api-key KEY
+
+A control API under /_test/ (no auth, never logged) reads the request log, resets
+the data, sets paging toggles and queues faults; see README.md beside this file.
+"""
+import argparse
+import copy
+import gzip
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, unquote
+
+sys.dont_write_bytecode = True         # leave no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seed  # noqa: E402  (seed.py lives beside this file)
+
+SPEC_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "openapi-subset.json")
+CLOCK_START_MS = 1767225600000          # 2026-01-01T00:00:00Z
+CLOCK_STEP_MS = 1000                    # the fake clock advances this much per write request
+MAX_SLEEP_S = 60.0                      # cap of every scripted sleep
+HARD_LIMIT_CAP = 1000                   # page cap when the control API sets none
+GZIP_MIN_BYTES = 1024
+JSON_TYPE = "application/json"
+API_PREFIX = "/api/v2/projects/"
+BETA_MESSAGE = "This is a beta resource; set LD-API-Version: beta"
+TERMINAL_STATUSES = ("PASSED", "FAILED", "ERRORED")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+DEFAULT_CONFIG = {"page_cap": None, "omit_total_count": False, "omit_links": False, "default_limit": 20}
+DEFAULT_ERROR_CODES = {
+    400: ("invalid_request", "Invalid request"), 401: ("unauthorized", "Invalid access token"),
+    403: ("forbidden", "Forbidden"), 404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"), 409: ("conflict", "Conflict"),
+    422: ("unprocessable_entity", "Unprocessable entity"), 429: ("rate_limited", "Rate limit exceeded"),
+    500: ("internal_server_error", "Internal server error"), 502: ("bad_gateway", "Bad gateway"),
+    503: ("service_unavailable", "Service unavailable"), 504: ("gateway_timeout", "Gateway timeout"),
+}
+STOP = threading.Event()                # set on SIGTERM/SIGINT/max lifetime; ends every scripted sleep
+
+
+# ---------------------------------------------------------------------------
+# Errors and replies
+# ---------------------------------------------------------------------------
+
+class ApiError(Exception):
+    """An API error answered as `{"code", "message"}` with an HTTP status."""
+
+    def __init__(self, status, code, message, headers=None):
+        """Remember status, error code, message and extra response headers."""
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+def bad_request(message):
+    """A 400 invalid_request error."""
+    return ApiError(400, "invalid_request", message)
+
+
+def not_found(message="Not found"):
+    """A 404 not_found error."""
+    return ApiError(404, "not_found", message)
+
+
+def conflict(message):
+    """A 409 conflict error."""
+    return ApiError(409, "conflict", message)
+
+
+def error_body(status, code=None, message=None):
+    """The JSON error object for status, with a default code and message."""
+    default_code, default_message = DEFAULT_ERROR_CODES.get(status, ("error", "Error"))
+    return {"code": code or default_code, "message": message or default_message}
+
+
+class Reply:
+    """An HTTP answer: status, JSON-able body (or raw bytes) and extra headers."""
+
+    def __init__(self, status, body=None, headers=None, raw=None, content_type=JSON_TYPE):
+        """Serialize body (unless raw bytes are given) and remember the headers."""
+        self.status = status
+        self.headers = dict(headers or {})
+        self.content_type = content_type
+        if raw is not None:
+            self.payload = raw
+        elif body is None:
+            self.payload, self.content_type = b"", None
+        else:
+            self.payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self.body = body
+
+    @classmethod
+    def error(cls, err):
+        """A reply for an ApiError."""
+        return cls(err.status, error_body(err.status, err.code, err.message), err.headers)
+
+
+# ---------------------------------------------------------------------------
+# OpenAPI schema checks (request bodies strictly, responses leniently)
+# ---------------------------------------------------------------------------
+
+class Schemas:
+    """The component schemas of openapi-subset.json and a small validator for them."""
+
+    PY_TYPES = {"string": str, "boolean": bool, "array": list, "object": dict}
+
+    def __init__(self, spec):
+        """Index the spec's component schemas and per-operation response schemas."""
+        self.schemas = spec["components"]["schemas"]
+        self.responses = {}
+        for item in spec["paths"].values():
+            for op in item.values():
+                self.responses[op["operationId"]] = {
+                    status: resp.get("content", {}).get(JSON_TYPE, {}).get("schema")
+                    for status, resp in op["responses"].items()}
+
+    def resolve(self, schema):
+        """Follow a $ref to its component schema."""
+        while "$ref" in schema:
+            schema = self.schemas[schema["$ref"].rsplit("/", 1)[1]]
+        return schema
+
+    def field_order(self, name):
+        """Property names of a component schema, in spec order."""
+        return list(self.schemas[name]["properties"])
+
+    def problems(self, value, schema, where, strict):
+        """Return a list of messages describing how value violates schema (empty if it conforms)."""
+        schema = self.resolve(schema)
+        if value is None:
+            return [] if schema.get("nullable") else ["%s: must not be null" % where]
+        if "oneOf" in schema:
+            matches = [s for s in schema["oneOf"] if not self.problems(value, s, where, False)]
+            if len(matches) != 1:
+                return ["%s: matches %d of the oneOf alternatives, not exactly 1" % (where, len(matches))]
+        kind = schema.get("type") or ("object" if "properties" in schema else None)
+        found = self.type_problem(value, kind, where)
+        if found:
+            return [found]
+        if "enum" in schema and value not in schema["enum"]:
+            return ["%s: must be one of %s" % (where, ", ".join(map(str, schema["enum"])))]
+        if schema.get("format") == "uuid" and not UUID_RE.match(value):
+            return ["%s: must be a UUID" % where]
+        if kind in ("number", "integer"):
+            if "minimum" in schema and value < schema["minimum"]:
+                return ["%s: must be >= %s" % (where, schema["minimum"])]
+            if "maximum" in schema and value > schema["maximum"]:
+                return ["%s: must be <= %s" % (where, schema["maximum"])]
+        if kind == "array":
+            return [p for i, item in enumerate(value)
+                    for p in self.problems(item, schema.get("items", {}), "%s[%d]" % (where, i), strict)]
+        if kind == "object":
+            return self.object_problems(value, schema, where, strict)
+        return []
+
+    def type_problem(self, value, kind, where):
+        """A message if value is not of JSON type kind, else None."""
+        if kind is None:
+            return None
+        if kind == "integer":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind == "number":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, self.PY_TYPES[kind])
+        return None if ok else "%s: must be %s %s" % (where, "an" if kind[0] in "aeiou" else "a", kind)
+
+    def object_problems(self, value, schema, where, strict):
+        """Problems with an object's required, known and unknown properties."""
+        props = schema.get("properties", {})
+        prefix = "" if where == "body" else where + "."
+        found = ["%s%s: is required" % (prefix, name) for name in schema.get("required", [])
+                 if name not in value]
+        for name, item in value.items():
+            if name in props:
+                found.extend(self.problems(item, props[name], prefix + name, strict))
+            elif strict and props and not schema.get("additionalProperties"):
+                found.append("%s%s: unknown field" % (prefix, name))
+        return found
+
+    def check_request(self, body, name):
+        """Raise a 400 naming the first field of body that violates component schema name."""
+        found = self.problems(body, {"$ref": "#/components/schemas/" + name}, "body", True)
+        if found:
+            raise bad_request("Invalid field %s" % found[0])
+
+    def check_response(self, operation, reply):
+        """Problems of a JSON reply against the operation's declared response schema."""
+        schema = self.responses.get(operation, {}).get(str(reply.status))
+        if schema is None or reply.body is None:
+            return []
+        return self.problems(reply.body, schema, "response", False)
+
+
+def ordered(obj, order):
+    """A copy of dict obj with keys in spec order (unknown keys last)."""
+    out = {k: obj[k] for k in order if k in obj}
+    out.update((k, v) for k, v in obj.items() if k not in out)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# State: seed data, clock, ids, config, faults, request log
+# ---------------------------------------------------------------------------
+
+class Store:
+    """Everything the stand-in remembers; callers hold `lock` while using it."""
+
+    def __init__(self, scale, schemas):
+        """Seed the data for scale and reset everything else."""
+        self.lock = threading.RLock()
+        self.scale, self.schemas = scale, schemas
+        self.reset()
+
+    def reset(self):
+        """Reseed the data; clear the log, faults and config; reset the clock and id counter."""
+        data = seed.build_seed(self.scale)
+        self.members = {m["_id"]: m for m in data["members"]}
+        self.teams = {t["key"]: t for t in data["teams"]}
+        self.projects = {key: self.load_project(p) for key, p in data["projects"].items()}
+        self.clock, self.id_counter = CLOCK_START_MS, 0
+        self.config = dict(DEFAULT_CONFIG)
+        self.faults, self.log, self.seq = [], [], 0
+
+    @staticmethod
+    def load_project(data):
+        """Index one seeded project by key."""
+        configs = {}
+        for item in data["configs"]:
+            record = {k: v for k, v in item.items() if k != "variations"}
+            record["variations"] = {h[-1]["key"]: h for h in item["variations"]}
+            configs[item["key"]] = record
+        return {"configs": configs,
+                "optimizations": {o["key"]: o for o in data["optimizations"]},
+                "results": {k: list(v) for k, v in data["results"].items()}}
+
+    def tick(self):
+        """Advance the fake clock by one write and return the time of this write."""
+        now, self.clock = self.clock, self.clock + CLOCK_STEP_MS
+        return now
+
+    def new_id(self):
+        """A deterministic version-4-shaped UUID string for a new object."""
+        self.id_counter += 1
+        return str(uuid.UUID(int=(0x1d5a_57a1_d000 << 80) | self.id_counter, version=4))
+
+    def take_fault(self, method, raw_path):
+        """Consume and return the first queued fault matching the request, or None."""
+        for fault in self.faults:
+            if fault["times"] <= 0:
+                continue
+            if fault["method"] and fault["method"].upper() != method:
+                continue
+            if fault["path"] and not re.search(fault["path"], raw_path):
+                continue
+            fault["times"] -= 1
+            self.faults = [f for f in self.faults if f["times"] > 0]
+            return fault
+        return None
+
+    def record(self, entry):
+        """Append a request-log entry, numbered on from the last reset (clear-log keeps counting)."""
+        self.seq += 1
+        entry["seq"] = self.seq
+        self.log.append(entry)
+
+
+# ---------------------------------------------------------------------------
+# Requests, links and paging
+# ---------------------------------------------------------------------------
+
+class ApiRequest:
+    """One API call as the handlers see it."""
+
+    def __init__(self, method, raw_path, segments, query, headers, body_text):
+        """Remember the parts of the request."""
+        self.method, self.raw_path, self.segments = method, raw_path, segments
+        self.query, self.headers, self.body_text = query, headers, body_text
+        self.params, self.project_key, self.body, self.now = {}, None, None, None
+
+    def href(self, *segments):
+        """A host-relative href under this request's project, each segment escaped."""
+        return API_PREFIX + "/".join(quote(s, safe="") for s in (self.project_key,) + segments)
+
+
+def link(href):
+    """A `{href, type}` link object."""
+    return {"href": href, "type": JSON_TYPE}
+
+
+def query_int(query, name, default):
+    """Integer query parameter name (non-negative), default when absent; 400 when invalid."""
+    values = query.get(name)
+    if not values:
+        return default
+    text = values[0].strip()
+    if not re.fullmatch(r"\+?[0-9]+", text):
+        raise bad_request("Invalid query parameter %s: %r is not a non-negative integer" % (name, values[0]))
+    return int(text)
+
+
+def page_window(store, req):
+    """The effective (limit, offset) of a paged list request."""
+    limit = query_int(req.query, "limit", store.config["default_limit"])
+    offset = query_int(req.query, "offset", 0)
+    cap = store.config["page_cap"] if store.config["page_cap"] is not None else HARD_LIMIT_CAP
+    return min(limit, cap), offset
+
+
+def page_links(raw_path, limit, offset, count, total):
+    """The PaginatedLinks of one page."""
+    def at(off):
+        return link("%s?limit=%d&offset=%d" % (raw_path, limit, off))
+    last = ((total - 1) // limit) * limit if total and limit else 0
+    links = {"self": at(offset), "first": at(0), "last": at(last)}
+    if offset > 0:
+        links["prev"] = at(max(0, offset - limit))
+    if offset + count < total:
+        links["next"] = at(offset + count)
+    return links
+
+
+def paged(store, req, items, render, total_optional):
+    """A paged list body of items (rendered page only), honouring the control API's toggles."""
+    limit, offset = page_window(store, req)
+    page = [render(item) for item in items[offset:offset + limit]]
+    body = {"items": page}
+    if not (total_optional and store.config["omit_total_count"]):
+        body["totalCount"] = len(items)
+    if not store.config["omit_links"]:
+        body["_links"] = page_links(req.raw_path, limit, offset, len(page), len(items))
+    return body
+
+
+# ---------------------------------------------------------------------------
+# Rendering stored objects as API representations
+# ---------------------------------------------------------------------------
+
+def render_variation(store, req, config_key, item):
+    """An AIConfigVariation with its parent link."""
+    out = copy.deepcopy(item)
+    out["_links"] = {"parent": link(req.href("ai-configs", config_key))}
+    return ordered(out, store.schemas.field_order("AIConfigVariation"))
+
+
+def render_config(store, req, record):
+    """An AIConfig with the latest version of each variation and its links."""
+    out = {k: copy.deepcopy(v) for k, v in record.items() if k != "variations"}
+    out["variations"] = [render_variation(store, req, record["key"], history[-1])
+                         for history in record["variations"].values()]
+    out["_links"] = {"self": link(req.href("ai-configs", record["key"])), "parent": link(req.href("ai-configs"))}
+    return ordered(out, store.schemas.field_order("AIConfig"))
+
+
+def render_optimization(store, req, opt):
+    """An AgentOptimization with its links."""
+    out = copy.deepcopy(opt)
+    out["_links"] = {"self": link(req.href("agent-optimizations", opt["key"])),
+                     "parent": link(req.href("agent-optimizations"))}
+    return ordered(out, store.schemas.field_order("AgentOptimization"))
+
+
+def render_result(store, item):
+    """An AgentOptimizationResult."""
+    return ordered(copy.deepcopy(item), store.schemas.field_order("AgentOptimizationResult"))
+
+
+def runs_of(results):
+    """Results grouped by runId, in first-seen order."""
+    runs = {}
+    for item in results:
+        runs.setdefault(item["runId"], []).append(item)
+    return runs
+
+
+def run_summary(opt_key, results):
+    """The AgentOptimizationRun summarizing one run's results."""
+    latest = max(results, key=lambda r: (r["updatedAt"], r["iteration"]))
+    first = min(results, key=lambda r: (r["createdAt"], r["iteration"]))
+    done = [r.get("completedAt") for r in results]
+    return {"runId": first["runId"], "optimizationKey": opt_key,
+            "agentOptimizationId": first["agentOptimizationId"],
+            "agentOptimizationVersion": first["agentOptimizationVersion"],
+            "status": latest["status"], "activity": latest["activity"],
+            "createdAt": first["createdAt"],
+            "completedAt": max(done) if all(d is not None for d in done) else None}
+
+
+def sorted_runs(opt_key, results):
+    """Run summaries ordered by createdAt DESC, then runId."""
+    summaries = [run_summary(opt_key, rs) for rs in runs_of(results).values()]
+    summaries.sort(key=lambda s: s["runId"])
+    summaries.sort(key=lambda s: s["createdAt"], reverse=True)
+    return summaries
+
+
+# ---------------------------------------------------------------------------
+# Lookups shared by handlers
+# ---------------------------------------------------------------------------
+
+def project_of(store, req):
+    """The request's project, or 404."""
+    project = store.projects.get(req.project_key)
+    if project is None:
+        raise not_found("Project not found")
+    return project
+
+
+def config_of(store, req):
+    """The AI Config named by the path, or 404."""
+    record = project_of(store, req)["configs"].get(req.params["configKey"])
+    if record is None:
+        raise not_found("AI Config not found")
+    return record
+
+
+def optimization_of(store, req):
+    """The agent optimization named by the path, or 404."""
+    opt = project_of(store, req)["optimizations"].get(req.params["optimizationKey"])
+    if opt is None:
+        raise not_found("Agent optimization not found")
+    return opt
+
+
+def results_of(store, req):
+    """The (mutable) result list of the optimization named by the path."""
+    opt = optimization_of(store, req)
+    return project_of(store, req)["results"].setdefault(opt["key"], [])
+
+
+def canonical_uuid(text):
+    """text as a lower-case UUID string, or None when it is not a UUID."""
+    return str(uuid.UUID(text)) if UUID_RE.match(text) else None
+
+
+def reject_fields(body, names, what):
+    """400 if body sets any of names, which cannot be changed through this call."""
+    for name in names:
+        if name in body:
+            raise bad_request("Invalid field %s: cannot be changed on %s" % (name, what))
+
+
+def maintainer(store, body):
+    """The `_maintainer` object that maintainerId / maintainerTeamKey of body name, or None."""
+    if "maintainerId" in body and "maintainerTeamKey" in body:
+        raise bad_request("Invalid field maintainerTeamKey: set either maintainerId or maintainerTeamKey, not both")
+    if "maintainerId" in body:
+        found = store.members.get(body["maintainerId"])
+        if found is None:
+            raise bad_request("Invalid field maintainerId: no member with id %r" % body["maintainerId"])
+        return dict({"kind": "member"}, **found)
+    if "maintainerTeamKey" in body:
+        found = store.teams.get(body["maintainerTeamKey"])
+        if found is None:
+            raise bad_request("Invalid field maintainerTeamKey: no team with key %r" % body["maintainerTeamKey"])
+        return dict({"kind": "team"}, **found)
+    return None
+
+
+def require_nonempty(body, name, where=None):
+    """400 if string field name of body is empty (where: the field's name in messages)."""
+    if name in body and not body[name]:
+        raise bad_request("Invalid field %s: must not be empty" % (where or name))
+
+
+# ---------------------------------------------------------------------------
+# AI Config handlers
+# ---------------------------------------------------------------------------
+
+CONFIG_OPTIONAL = ("evaluationMetricKey", "isInverted")
+
+
+def list_configs(store, req):
+    """GET /ai-configs: AI Configs ordered by key."""
+    configs = project_of(store, req)["configs"]
+    items = [configs[k] for k in sorted(configs)]
+    return Reply(200, paged(store, req, items, lambda c: render_config(store, req, c), total_optional=False))
+
+
+def get_config(store, req):
+    """GET /ai-configs/{configKey}."""
+    return Reply(200, render_config(store, req, config_of(store, req)))
+
+
+def post_config(store, req):
+    """POST /ai-configs: create an AI Config (201) or 409 on a duplicate key."""
+    body = req.body
+    store.schemas.check_request(body, "AIConfigPost")
+    require_nonempty(body, "key")
+    configs = project_of(store, req)["configs"]
+    if body["key"] in configs:
+        raise conflict("An AI Config with key %r already exists" % body["key"])
+    record = {"key": body["key"], "name": body["name"], "description": body.get("description", ""),
+              "mode": body.get("mode", "completion"), "tags": list(body.get("tags", [])),
+              "version": 1, "createdAt": req.now, "updatedAt": req.now, "variations": {}}
+    owner = maintainer(store, body)
+    if owner:
+        record["_maintainer"] = owner
+    record.update((k, body[k]) for k in CONFIG_OPTIONAL if k in body)
+    if "defaultVariation" in body:
+        require_nonempty(body["defaultVariation"], "key", "defaultVariation.key")
+        variation = new_variation(store, req, body["defaultVariation"])
+        record["variations"][variation["key"]] = [variation]
+    configs[record["key"]] = record
+    return Reply(201, render_config(store, req, record))
+
+
+def patch_config(store, req):
+    """PATCH /ai-configs/{configKey}: replace the given fields, version + 1."""
+    record = config_of(store, req)
+    reject_fields(req.body, ("key", "mode"), "an AI Config")
+    store.schemas.check_request(req.body, "AIConfigPatch")
+    owner = maintainer(store, req.body)
+    if owner:
+        record["_maintainer"] = owner
+    for name in ("name", "description", "tags") + CONFIG_OPTIONAL:
+        if name in req.body:
+            record[name] = copy.deepcopy(req.body[name])
+    record["version"] += 1
+    record["updatedAt"] = req.now
+    return Reply(200, render_config(store, req, record))
+
+
+def delete_config(store, req):
+    """DELETE /ai-configs/{configKey}: 204."""
+    config_of(store, req)
+    del project_of(store, req)["configs"][req.params["configKey"]]
+    return Reply(204)
+
+
+# ---------------------------------------------------------------------------
+# Variation handlers
+# ---------------------------------------------------------------------------
+
+VARIATION_COPIED = ("comment", "description", "instructions", "messages", "model", "modelConfigKey",
+                    "name", "outputFormat")
+
+
+def apply_variation_fields(variation, body):
+    """Copy the variation fields of a post/patch body onto variation."""
+    for name in VARIATION_COPIED:
+        if name in body:
+            variation[name] = copy.deepcopy(body[name])
+    if "tools" in body:
+        variation["tools"] = [dict(t) for t in body["tools"]]
+    if "toolKeys" in body:
+        variation["tools"] = [{"key": k, "version": 1} for k in body["toolKeys"]]
+    if "judgeConfiguration" in body:
+        judges = body["judgeConfiguration"].get("judges", [])
+        if judges:
+            variation["judgeConfiguration"] = {"judges": [dict(j) for j in judges]}
+        else:
+            variation.pop("judgeConfiguration", None)
+
+
+def new_variation(store, req, body):
+    """Version 1 of a variation built from an AIConfigVariationPost body."""
+    variation = {"_id": store.new_id(), "key": body["key"], "name": body["name"], "model": {},
+                 "version": 1, "createdAt": req.now}
+    apply_variation_fields(variation, body)
+    return variation
+
+
+def variation_history_of(store, req):
+    """The version list of the variation named by the path, or 404."""
+    history = config_of(store, req)["variations"].get(req.params["variationKey"])
+    if history is None:
+        raise not_found("Variation not found")
+    return history
+
+
+def get_variation(store, req):
+    """GET /ai-configs/{configKey}/variations/{variationKey}: every version, newest first."""
+    history = variation_history_of(store, req)
+    items = [render_variation(store, req, req.params["configKey"], v) for v in reversed(history)]
+    return Reply(200, {"items": items, "totalCount": len(items)})
+
+
+def post_variation(store, req):
+    """POST /ai-configs/{configKey}/variations: 201, or 409 on a duplicate key."""
+    record = config_of(store, req)
+    store.schemas.check_request(req.body, "AIConfigVariationPost")
+    require_nonempty(req.body, "key")
+    if req.body["key"] in record["variations"]:
+        raise conflict("A variation with key %r already exists" % req.body["key"])
+    variation = new_variation(store, req, req.body)
+    record["variations"][variation["key"]] = [variation]
+    return Reply(201, render_variation(store, req, record["key"], variation))
+
+
+def patch_variation(store, req):
+    """PATCH .../variations/{variationKey}: a new version with the given fields replaced."""
+    history = variation_history_of(store, req)
+    reject_fields(req.body, ("key", "_id", "version"), "a variation")
+    store.schemas.check_request(req.body, "AIConfigVariationPatch")
+    state = req.body.get("state")
+    if state is not None and state not in ("archived", "published"):
+        raise bad_request("Invalid field state: must be one of archived, published")
+    variation = copy.deepcopy(history[-1])
+    apply_variation_fields(variation, req.body)
+    if req.body.get("published") is True:
+        state = "published"
+    elif req.body.get("published") is False and variation.get("state") == "published":
+        variation.pop("state")
+        variation.pop("_publishedAt", None)
+    if state:
+        variation["state"] = state
+        variation["_publishedAt" if state == "published" else "_archivedAt"] = req.now
+    variation["version"] += 1
+    variation["createdAt"] = req.now
+    history.append(variation)
+    return Reply(200, render_variation(store, req, req.params["configKey"], variation))
+
+
+def delete_variation(store, req):
+    """DELETE .../variations/{variationKey}: 204."""
+    variation_history_of(store, req)
+    del config_of(store, req)["variations"][req.params["variationKey"]]
+    return Reply(204)
+
+
+# ---------------------------------------------------------------------------
+# Agent optimization handlers
+# ---------------------------------------------------------------------------
+
+OPTIMIZATION_ARRAYS = ("modelChoices", "variableChoices", "acceptanceStatements", "judges",
+                       "userInputOptions", "groundTruthResponses")
+
+
+def list_optimizations(store, req):
+    """GET /agent-optimizations: ordered by key."""
+    opts = project_of(store, req)["optimizations"]
+    items = [opts[k] for k in sorted(opts)]
+    return Reply(200, paged(store, req, items, lambda o: render_optimization(store, req, o),
+                            total_optional=False))
+
+
+def get_optimization(store, req):
+    """GET /agent-optimizations/{optimizationKey}."""
+    return Reply(200, render_optimization(store, req, optimization_of(store, req)))
+
+
+def post_optimization(store, req):
+    """POST /agent-optimizations: create (201) or 409 on a duplicate key."""
+    body = req.body
+    store.schemas.check_request(body, "AgentOptimizationPost")
+    require_nonempty(body, "key")
+    opts = project_of(store, req)["optimizations"]
+    if body["key"] in opts:
+        raise conflict("An agent optimization with key %r already exists" % body["key"])
+    opt = {"id": store.new_id()}
+    opt.update(copy.deepcopy(body))
+    for name in OPTIMIZATION_ARRAYS:
+        opt.setdefault(name, [])
+    opt.update(version=1, createdAt=req.now)
+    opts[opt["key"]] = opt
+    return Reply(201, render_optimization(store, req, opt))
+
+
+def patch_optimization(store, req):
+    """PATCH /agent-optimizations/{optimizationKey}: replace fields, version + 1."""
+    opt = optimization_of(store, req)
+    reject_fields(req.body, ("key", "aiConfigKey", "id", "version", "createdAt"), "an agent optimization")
+    store.schemas.check_request(req.body, "AgentOptimizationPatch")
+    opt.update(copy.deepcopy(req.body))
+    opt["version"] += 1
+    return Reply(200, render_optimization(store, req, opt))
+
+
+def delete_optimization(store, req):
+    """DELETE /agent-optimizations/{optimizationKey}: 204; its results go too."""
+    opt = optimization_of(store, req)
+    project = project_of(store, req)
+    del project["optimizations"][opt["key"]]
+    project["results"].pop(opt["key"], None)
+    return Reply(204)
+
+
+# ---------------------------------------------------------------------------
+# Run and result handlers
+# ---------------------------------------------------------------------------
+
+def list_runs(store, req):
+    """GET .../runs: one summary per run, createdAt DESC."""
+    runs = sorted_runs(req.params["optimizationKey"], results_of(store, req))
+    return Reply(200, paged(store, req, runs, dict, total_optional=True))
+
+
+def list_all_results(store, req):
+    """GET .../all-results: every result, createdAt ASC then id."""
+    results = sorted(results_of(store, req), key=lambda r: (r["createdAt"], r["id"]))
+    return Reply(200, paged(store, req, results, lambda r: render_result(store, r), total_optional=True))
+
+
+def list_latest_results(store, req):
+    """GET .../results: the highest-iteration result of each run, run createdAt DESC then runId."""
+    results = results_of(store, req)
+    runs = runs_of(results)
+    order = sorted_runs(req.params["optimizationKey"], results)
+    items = [max(runs[s["runId"]], key=lambda r: r["iteration"]) for s in order]
+    return Reply(200, paged(store, req, items, lambda r: render_result(store, r), total_optional=True))
+
+
+def run_results(store, req):
+    """GET .../runs/{runId}/results: the run's results, iteration DESC; not paged."""
+    results = results_of(store, req)
+    run_id = canonical_uuid(req.params["runId"])
+    if run_id is None:
+        raise bad_request("Invalid runId: must be a UUID")
+    items = sorted((r for r in results if r["runId"] == run_id), key=lambda r: r["iteration"], reverse=True)
+    if not items:
+        raise not_found("Run not found")
+    body = {"items": [render_result(store, r) for r in items]}
+    if not store.config["omit_total_count"]:
+        body["totalCount"] = len(items)
+    if not store.config["omit_links"]:
+        body["_links"] = {"self": link(req.raw_path)}
+    return Reply(200, body)
+
+
+def delete_run(store, req):
+    """DELETE .../runs/{runId}: remove every result of the run (beta header checked by dispatch)."""
+    results = results_of(store, req)
+    run_id = canonical_uuid(req.params["runId"])
+    keep = [r for r in results if r["runId"] != run_id]
+    if run_id is None or len(keep) == len(results):
+        raise not_found("Run not found")
+    results[:] = keep
+    return Reply(204)
+
+
+def post_result(store, req):
+    """POST .../results: a new RUNNING/PENDING result (201), 409 on a duplicate (runId, iteration)."""
+    opt = optimization_of(store, req)
+    results = results_of(store, req)
+    store.schemas.check_request(req.body, "AgentOptimizationResultPost")
+    run_id = canonical_uuid(req.body["runId"])
+    if any(r["runId"] == run_id and r["iteration"] == req.body["iteration"] for r in results):
+        raise conflict("A result for run %s iteration %d already exists" % (run_id, req.body["iteration"]))
+    item = {"id": store.new_id(), "runId": run_id, "agentOptimizationId": opt["id"],
+            "agentOptimizationVersion": req.body["agentOptimizationVersion"], "status": "RUNNING",
+            "activity": "PENDING", "iteration": req.body["iteration"],
+            "instructions": req.body["instructions"], "userInput": req.body["userInput"],
+            "createdAt": req.now, "updatedAt": req.now}
+    if "parameters" in req.body:
+        item["parameters"] = copy.deepcopy(req.body["parameters"])
+    results.append(item)
+    return Reply(201, render_result(store, item))
+
+
+def patch_result(store, req):
+    """PATCH .../results/{resultId}: replace the given fields; a terminal status sets completedAt."""
+    results = results_of(store, req)
+    result_id = canonical_uuid(req.params["resultId"])
+    if result_id is None:
+        raise bad_request("Invalid resultId: must be a UUID")
+    item = next((r for r in results if r["id"] == result_id), None)
+    if item is None:
+        raise not_found("Result not found")
+    reject_fields(req.body, ("id", "runId", "agentOptimizationId", "agentOptimizationVersion", "iteration",
+                             "instructions", "userInput", "parameters", "completedAt", "createdAt",
+                             "updatedAt"), "a result")
+    store.schemas.check_request(req.body, "AgentOptimizationResultPatch")
+    old_status = item["status"]
+    item.update(copy.deepcopy(req.body))
+    item["updatedAt"] = req.now
+    if item["status"] in TERMINAL_STATUSES:
+        if item["status"] != old_status or "completedAt" not in item:
+            item["completedAt"] = req.now
+    else:
+        item.pop("completedAt", None)
+    return Reply(200, render_result(store, item))
+
+
+# ---------------------------------------------------------------------------
+# Route table
+# ---------------------------------------------------------------------------
+
+class Route:
+    """One operation: method, path pattern under the project, handler, operationId, beta flag."""
+
+    def __init__(self, method, pattern, handler, operation, beta=False):
+        """Split the pattern into literal and {parameter} segments."""
+        self.method, self.handler, self.operation, self.beta = method, handler, operation, beta
+        self.pattern = pattern
+        self.parts = pattern.split("/")
+
+    def match(self, segments):
+        """The path parameters if segments fit the pattern, else None."""
+        if len(segments) != len(self.parts):
+            return None
+        params = {}
+        for part, seg in zip(self.parts, segments):
+            if part.startswith("{"):
+                if not seg:
+                    return None
+                params[part[1:-1]] = seg
+            elif part != seg:
+                return None
+        return params
+
+
+CFG, OPT = "ai-configs", "agent-optimizations"
+ROUTES = [
+    Route("GET", CFG, list_configs, "getAIConfigs"),
+    Route("POST", CFG, post_config, "postAIConfig"),
+    Route("GET", CFG + "/{configKey}", get_config, "getAIConfig"),
+    Route("PATCH", CFG + "/{configKey}", patch_config, "patchAIConfig"),
+    Route("DELETE", CFG + "/{configKey}", delete_config, "deleteAIConfig"),
+    Route("POST", CFG + "/{configKey}/variations", post_variation, "postAIConfigVariation"),
+    Route("GET", CFG + "/{configKey}/variations/{variationKey}", get_variation, "getAIConfigVariation"),
+    Route("PATCH", CFG + "/{configKey}/variations/{variationKey}", patch_variation, "patchAIConfigVariation"),
+    Route("DELETE", CFG + "/{configKey}/variations/{variationKey}", delete_variation, "deleteAIConfigVariation"),
+    Route("GET", OPT, list_optimizations, "listAgentOptimizations"),
+    Route("POST", OPT, post_optimization, "postAgentOptimization"),
+    Route("GET", OPT + "/{optimizationKey}", get_optimization, "getAgentOptimization"),
+    Route("PATCH", OPT + "/{optimizationKey}", patch_optimization, "patchAgentOptimization"),
+    Route("DELETE", OPT + "/{optimizationKey}", delete_optimization, "deleteAgentOptimization"),
+    Route("GET", OPT + "/{optimizationKey}/runs", list_runs, "listAgentOptimizationRuns"),
+    Route("DELETE", OPT + "/{optimizationKey}/runs/{runId}", delete_run, "deleteAgentOptimizationRun", beta=True),
+    Route("GET", OPT + "/{optimizationKey}/runs/{runId}/results", run_results,
+          "listAgentOptimizationResultsByRunId"),
+    Route("GET", OPT + "/{optimizationKey}/results", list_latest_results, "listAgentOptimizationResults"),
+    Route("POST", OPT + "/{optimizationKey}/results", post_result, "postAgentOptimizationResult"),
+    Route("PATCH", OPT + "/{optimizationKey}/results/{resultId}", patch_result, "patchAgentOptimizationResult"),
+    Route("GET", OPT + "/{optimizationKey}/all-results", list_all_results, "listAllAgentOptimizationResults"),
+]
+
+
+def find_route(method, segments):
+    """(route, params) for the request; ApiError 404/405 when none fits."""
+    matching = [(r, p) for r in ROUTES for p in [r.match(segments)] if p is not None]
+    for route, params in matching:
+        if route.method == method:
+            return route, params
+    if matching:
+        allowed = ", ".join(sorted({r.method for r, _ in matching}))
+        raise ApiError(405, "method_not_allowed", "Method %s not allowed on this resource" % method,
+                       {"Allow": allowed})
+    raise not_found("Not found")
+
+
+def parse_json_body(req):
+    """The request's JSON object body; 400 when the content type or JSON is wrong."""
+    media = req.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != JSON_TYPE:
+        raise bad_request("Content-Type must be application/json")
+
+    def no_constants(name):
+        raise ValueError(name)
+    try:
+        body = json.loads(req.body_text or "", parse_constant=no_constants)
+    except ValueError:
+        raise bad_request("Invalid JSON body") from None
+    if not isinstance(body, dict):
+        raise bad_request("Invalid JSON body")
+    return body
+
+
+def handle_api(store, req, api_key):
+    """Authenticate, route and run one /api/v2 request; returns (Reply, operationId or None)."""
+    if req.segments[:2] != ["api", "v2"]:
+        return Reply.error(not_found()), None
+    if req.headers.get("authorization") != api_key:
+        return Reply.error(ApiError(401, "unauthorized", "Invalid access token")), None
+    operation = None
+    try:
+        rest = req.segments[3:] if req.segments[:3] == ["api", "v2", "projects"] else []
+        if len(rest) < 2 or not rest[0]:
+            raise not_found("Not found")
+        req.project_key = rest[0]
+        route, req.params = find_route(req.method, rest[1:])
+        operation = route.operation
+        if route.beta and req.headers.get("ld-api-version", "").strip().lower() != "beta":
+            raise ApiError(403, "forbidden", BETA_MESSAGE)
+        project_of(store, req)
+        if req.method in ("POST", "PATCH"):
+            req.body = parse_json_body(req)
+        if req.method in ("POST", "PATCH", "DELETE"):
+            req.now = store.tick()
+        return route.handler(store, req), operation
+    except ApiError as err:
+        return Reply.error(err), operation
+
+
+# ---------------------------------------------------------------------------
+# Control API (/_test/...)
+# ---------------------------------------------------------------------------
+
+FAULT_DEFAULTS = {"method": None, "path": None, "times": 1, "status": None, "headers": {}, "body": None,
+                  "delay_ms": 0, "stall_ms": 0, "slow_body_ms": 0, "malformed": False, "truncate": False,
+                  "content_type": None}
+FAULT_TYPES = {"method": (str, type(None)), "path": (str, type(None)), "times": int, "status": (int, type(None)),
+               "headers": dict, "body": (str, type(None)), "delay_ms": int, "stall_ms": int,
+               "slow_body_ms": int, "malformed": bool, "truncate": bool, "content_type": (str, type(None))}
+CONFIG_TYPES = {"page_cap": (int, type(None)), "omit_total_count": bool, "omit_links": bool,
+                "default_limit": int}
+
+
+def typed(value, types):
+    """True if value has one of types (bools are not ints)."""
+    types = types if isinstance(types, tuple) else (types,)
+    if isinstance(value, bool) and bool not in types:
+        return False
+    return isinstance(value, types)
+
+
+def normalize_fault(spec):
+    """A complete fault from a partial spec; ApiError 400 when invalid."""
+    if not isinstance(spec, dict):
+        raise bad_request("A fault must be a JSON object")
+    unknown = sorted(set(spec) - set(FAULT_DEFAULTS))
+    if unknown:
+        raise bad_request("Unknown fault field(s): %s" % ", ".join(unknown))
+    fault = copy.deepcopy(FAULT_DEFAULTS)
+    fault.update(spec)
+    for name, types in FAULT_TYPES.items():
+        if not typed(fault[name], types):
+            raise bad_request("Invalid fault field %s" % name)
+    if fault["path"] is not None:
+        try:
+            re.compile(fault["path"])
+        except re.error as err:
+            raise bad_request("Invalid fault path regex: %s" % err) from None
+    if fault["times"] < 1:
+        raise bad_request("Invalid fault field times: must be >= 1")
+    return fault
+
+
+def control_json(req):
+    """The control request's JSON body (any content type); 400 when invalid."""
+    try:
+        return json.loads(req.body_text or "null")
+    except ValueError:
+        raise bad_request("Invalid JSON body") from None
+
+
+def ctl_health(store, req):
+    """GET /_test/health."""
+    return Reply(200, {"ok": True})
+
+
+def ctl_requests(store, req):
+    """GET /_test/requests[?format=jsonl]: the request log."""
+    if req.query.get("format", [""])[0] == "jsonl":
+        lines = "".join(json.dumps(e, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+                        for e in store.log)
+        return Reply(200, raw=lines.encode("utf-8"), content_type="application/x-ndjson")
+    return Reply(200, store.log)
+
+
+def ctl_reset(store, req):
+    """POST /_test/reset: reseed and clear everything."""
+    store.reset()
+    return Reply(200, {"ok": True})
+
+
+def ctl_clear_log(store, req):
+    """POST /_test/clear-log."""
+    store.log = []
+    return Reply(200, {"ok": True})
+
+
+def ctl_get_config(store, req):
+    """GET /_test/config."""
+    return Reply(200, store.config)
+
+
+def ctl_set_config(store, req):
+    """POST /_test/config: merge the body into the config."""
+    body = control_json(req)
+    if not isinstance(body, dict):
+        raise bad_request("Config must be a JSON object")
+    for name, value in body.items():
+        if name not in CONFIG_TYPES or not typed(value, CONFIG_TYPES[name]):
+            raise bad_request("Invalid config field %s" % name)
+    cap = body.get("page_cap")
+    if (cap is not None and cap < 1) or body.get("default_limit", 0) < 0:
+        raise bad_request("Invalid config: page_cap must be >= 1, default_limit >= 0")
+    store.config.update(body)
+    return Reply(200, store.config)
+
+
+def ctl_get_faults(store, req):
+    """GET /_test/faults: the faults still queued."""
+    return Reply(200, store.faults)
+
+
+def ctl_add_faults(store, req):
+    """POST /_test/faults: queue one fault or a list of them."""
+    body = control_json(req)
+    faults = [normalize_fault(f) for f in (body if isinstance(body, list) else [body])]
+    store.faults.extend(faults)
+    return Reply(200, store.faults)
+
+
+def ctl_clear_faults(store, req):
+    """DELETE /_test/faults."""
+    store.faults = []
+    return Reply(200, store.faults)
+
+
+CONTROL_ROUTES = {
+    ("GET", "health"): ctl_health,
+    ("GET", "requests"): ctl_requests,
+    ("POST", "reset"): ctl_reset,
+    ("POST", "clear-log"): ctl_clear_log,
+    ("GET", "config"): ctl_get_config,
+    ("POST", "config"): ctl_set_config,
+    ("GET", "faults"): ctl_get_faults,
+    ("POST", "faults"): ctl_add_faults,
+    ("DELETE", "faults"): ctl_clear_faults,
+}
+
+
+def handle_control(store, req):
+    """Run one /_test/ request."""
+    name = "/".join(req.segments[1:])
+    handler = CONTROL_ROUTES.get((req.method, name))
+    if handler is None:
+        known = any(n == name for _, n in CONTROL_ROUTES)
+        return Reply.error(ApiError(405, "method_not_allowed", "Method not allowed") if known else not_found())
+    try:
+        return handler(store, req)
+    except ApiError as err:
+        return Reply.error(err)
+
+
+# ---------------------------------------------------------------------------
+# Faults
+# ---------------------------------------------------------------------------
+
+def pause(ms):
+    """Sleep ms milliseconds (capped at MAX_SLEEP_S), waking early when the server stops."""
+    if ms > 0:
+        STOP.wait(min(ms / 1000.0, MAX_SLEEP_S))
+
+
+def scripted_reply(fault):
+    """The reply a fault substitutes for the normal answer, or None to serve normally."""
+    if fault["malformed"]:
+        return Reply(200, raw=b'{"items": [{"key": "broken", "name": "unterminated', headers=fault["headers"])
+    if fault["status"] is None:
+        return None
+    if fault["body"] is not None:
+        return Reply(fault["status"], raw=fault["body"].encode("utf-8"), headers=fault["headers"])
+    if fault["status"] in (204, 304) or fault["status"] < 200:
+        return Reply(fault["status"], headers=fault["headers"])
+    return Reply(fault["status"], error_body(fault["status"]), fault["headers"])
+
+
+def fault_note(fault):
+    """The non-default settings of a fault, for the request log."""
+    return {k: v for k, v in fault.items() if v != FAULT_DEFAULTS[k] and k not in ("times",)}
+
+
+# ---------------------------------------------------------------------------
+# HTTP layer
+# ---------------------------------------------------------------------------
+
+class FramingError(Exception):
+    """The request body could not be read (bad Content-Length or chunked framing)."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive handler: reads the request, dispatches, logs and writes the reply."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def version_string(self):
+        """The Server header value."""
+        return "ld-standin/1.0"
+
+    def do_GET(self):
+        """Handle GET."""
+        self.dispatch()
+
+    do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
+
+    def log_message(self, fmt, *args):
+        """Access log to stderr only with --verbose."""
+        if self.server.verbose:
+            sys.stderr.write("ld-standin: %s %s\n" % (self.address_string(), fmt % args))
+
+    def read_body(self):
+        """The raw request body (Content-Length or chunked) and whether it was chunked."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self.read_chunked(), True
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b"", False
+        if not length.strip().isdigit():
+            raise FramingError("bad Content-Length")
+        return self.rfile.read(int(length)), False
+
+    def read_chunked(self):
+        """Decode a chunked request body, trailers included."""
+        parts = []
+        while True:
+            line = self.rfile.readline(65537)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise FramingError("bad chunk size") from None
+            if size == 0:
+                break
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(65537)
+        while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+            pass
+        return b"".join(parts)
+
+    def header_map(self):
+        """Request headers by lower-case name (repeated headers joined with ', ')."""
+        headers = {}
+        for name, value in self.headers.items():
+            name = name.lower()
+            headers[name] = headers[name] + ", " + value if name in headers else value
+        return headers
+
+    def dispatch(self):
+        """Read, route, log and answer one request."""
+        raw_path, _, query = self.path.partition("?")
+        try:
+            raw_body, chunked = self.read_body()
+        except FramingError as err:
+            self.reject_framing(raw_path, query, err)
+            return
+        segments = [unquote(s) for s in raw_path.split("/")[1:]]
+        body_text = raw_body.decode("utf-8", errors="replace") if raw_body else None
+        req = ApiRequest(self.command, raw_path, segments, parse_qs(query, keep_blank_values=True),
+                         self.header_map(), body_text)
+        store = self.server.store
+        if segments[:1] == ["_test"]:
+            with store.lock:
+                reply = handle_control(store, req)
+            self.write_reply(reply)
+            return
+        self.serve_api(store, req, query, chunked)
+
+    def reject_framing(self, raw_path, query, err):
+        """Answer (and log) a request whose body could not be read, then close the connection."""
+        self.close_connection = True
+        reply = Reply.error(bad_request("Malformed request body: %s" % err))
+        if not raw_path.startswith("/_test/"):
+            req = ApiRequest(self.command, raw_path, [], {}, self.header_map(), None)
+            chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+            with self.server.store.lock:
+                self.server.store.record(self.log_entry(req, query, chunked, reply, None))
+        self.write_reply(reply)
+
+    def serve_api(self, store, req, query, chunked):
+        """Answer one API request, applying a queued fault if one matches."""
+        with store.lock:
+            fault = store.take_fault(req.method, req.raw_path)
+            reply = None if fault and fault["stall_ms"] else self.answer(store, req, fault)
+            store.record(self.log_entry(req, query, chunked, reply, fault))
+        if fault and fault["stall_ms"]:
+            pause(fault["stall_ms"])
+            self.close_connection = True
+            return
+        if fault:
+            pause(fault["delay_ms"])
+        self.write_reply(reply, fault)
+
+    def answer(self, store, req, fault):
+        """The reply to an API request: the fault's scripted one, else the normal one (which a fault decorates)."""
+        reply = scripted_reply(fault) if fault else None
+        if reply is None:
+            reply, operation = handle_api(store, req, self.server.api_key)
+            reply = self.checked(operation, reply)
+            if fault:
+                reply.headers.update(fault["headers"])
+        if fault and fault["content_type"]:
+            reply.content_type = fault["content_type"]
+        return reply
+
+    def checked(self, operation, reply):
+        """With --check-responses, turn a reply that violates the spec into a 500 naming the problem."""
+        if not self.server.check_responses or operation is None:
+            return reply
+        found = self.server.store.schemas.check_response(operation, reply)
+        if not found:
+            return reply
+        sys.stderr.write("ld-standin: %s response violates the spec: %s\n" % (operation, found[0]))
+        return Reply(500, error_body(500, "standin_schema_violation", "%s: %s" % (operation, found[0])))
+
+    def log_entry(self, req, query, chunked, reply, fault):
+        """The request-log entry of an API request (never the Authorization value)."""
+        headers = dict(req.headers)
+        if "authorization" in headers:
+            headers["authorization"] = "valid" if headers["authorization"] == self.server.api_key else "invalid"
+        entry = {"method": req.method, "path": req.raw_path, "query": query, "headers": headers,
+                 "body": req.body_text, "chunked": chunked, "status": reply.status if reply else None}
+        if fault:
+            entry["fault"] = fault_note(fault)
+        return entry
+
+    def accepts_gzip(self):
+        """True if Accept-Encoding allows gzip."""
+        for token in self.headers.get("Accept-Encoding", "").split(","):
+            name, _, params = token.strip().partition(";")
+            if name.strip().lower() == "gzip":
+                return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+        return False
+
+    def write_reply(self, reply, fault=None):
+        """Send reply: gzip when asked and large, Content-Length always; faults shape the sending."""
+        payload = reply.payload
+        self.send_response(reply.status)
+        if reply.content_type and (payload or reply.status not in (204, 304)):
+            self.send_header("Content-Type", reply.content_type)
+        if len(payload) > GZIP_MIN_BYTES and self.accepts_gzip():
+            payload = gzip.compress(payload, mtime=0)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Vary", "Accept-Encoding")
+        for name, value in reply.headers.items():
+            self.send_header(name, str(value))
+        truncate = bool(fault and fault["truncate"])
+        self.send_header("Content-Length", str(len(payload) + (0 if payload or not truncate else 64)))
+        if truncate:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if truncate:
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        elif fault and fault["slow_body_ms"] and payload:
+            self.write_slowly(payload, fault["slow_body_ms"])
+        else:
+            self.wfile.write(payload)
+
+    def write_slowly(self, payload, total_ms):
+        """Write payload in small pieces spread over total_ms."""
+        pieces = max(1, min(20, len(payload)))
+        size = -(-len(payload) // pieces)
+        for start in range(0, len(payload), size):
+            self.wfile.write(payload[start:start + size])
+            self.wfile.flush()
+            if start + size < len(payload):
+                pause(total_ms / pieces)
+
+
+class StandinServer(ThreadingHTTPServer):
+    """The threading HTTP server carrying the store and options."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address, store, api_key, verbose=False, check_responses=False):
+        """Bind and listen; remember the store and options."""
+        self.store, self.api_key = store, api_key
+        self.verbose, self.check_responses = verbose, check_responses
+        super().__init__(address, Handler)
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+def parse_args(argv):
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description="LaunchDarkly REST API stand-in for the ldai_fdw tests.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--port-file", help="write the port here (atomically) once listening")
+    parser.add_argument("--api-key", help="the only valid access token (default: $LDAI_STANDIN_API_KEY)")
+    parser.add_argument("--scale", type=int, default=1, help="multiply iterations per run by N")
+    parser.add_argument("--max-lifetime", type=float, default=3600.0, help="exit after this many seconds")
+    parser.add_argument("--verbose", action="store_true", help="access log on stderr")
+    parser.add_argument("--check-responses", action="store_true",
+                        help="validate every API response against the spec; violations become 500s")
+    args = parser.parse_args(argv)
+    args.api_key = args.api_key or os.environ.get("LDAI_STANDIN_API_KEY")
+    if not args.api_key:
+        parser.error("--api-key (or LDAI_STANDIN_API_KEY) is required")
+    if args.scale < 1:
+        parser.error("--scale must be >= 1")
+    if args.max_lifetime <= 0:
+        parser.error("--max-lifetime must be > 0")
+    return args
+
+
+def write_port_file(path, port):
+    """Write port to path atomically (temp file + rename)."""
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, path)
+
+
+def remove_port_file(path, port):
+    """Remove the port file on exit if it still names this server's port."""
+    try:
+        with open(path) as f:
+            if f.read().strip() == str(port):
+                os.remove(path)
+    except OSError:
+        pass
+
+
+def main(argv=None):
+    """Serve until SIGTERM/SIGINT or --max-lifetime, then shut down cleanly."""
+    args = parse_args(argv)
+    with open(SPEC_FILE, encoding="utf-8") as f:
+        schemas = Schemas(json.load(f))
+    store = Store(args.scale, schemas)
+    server = StandinServer((args.host, args.port), store, args.api_key, args.verbose, args.check_responses)
+    port = server.server_address[1]
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # Set STOP from another thread: Event.set inside a handler could deadlock with Event.wait.
+        signal.signal(sig, lambda *_: threading.Thread(target=STOP.set).start())
+    worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    worker.start()
+    if args.port_file:
+        write_port_file(args.port_file, port)
+    if args.verbose:
+        sys.stderr.write("ld-standin: listening on %s:%d\n" % (args.host, port))
+    STOP.wait(args.max_lifetime)
+    STOP.set()
+    server.shutdown()
+    server.server_close()
+    if args.port_file:
+        remove_port_file(args.port_file, port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
