@@ -18,18 +18,6 @@ DEALLOCATE p;
 SELECT count(*) AS requests FROM ld_requests();
 
 -- ANALYZE: the counts of what was sent and received
--- (bytes depend on compression, so they are shown as a range)
-CREATE FUNCTION explain_analyze(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE l text;
-BEGIN
-  FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
-    IF l ~ 'bytes received: \d+$' THEN
-      l := regexp_replace(l, '\d+$', CASE WHEN substring(l from '\d+$')::bigint > 10000
-                                          THEN 'more than 10000' ELSE 'at most 10000' END);
-    END IF;
-    RETURN NEXT l;
-  END LOOP;
-END $$;
 SELECT explain_analyze($$SELECT id FROM ld.agent_optimization_results
                           WHERE optimization_key = 'support-triage'$$);
 SELECT explain_analyze($$SELECT key FROM ld.ai_configs WHERE key = 'nope'$$);

@@ -37,7 +37,7 @@ CREATE FUNCTION ld_clear_log() RETURNS void LANGUAGE sql AS $$ SELECT ld_ctl('/_
 
 -- ld_requests(): the requests the stand-in received since the last clear
 CREATE FUNCTION ld_requests()
-RETURNS TABLE (seq int, method text, path text, query text, body text, headers jsonb, status int)
+RETURNS TABLE (seq int, method text, path text, query text, body text, headers jsonb, status int, conn int)
 LANGUAGE plpgsql AS $$
 DECLARE
   url text := (SELECT url FROM ld_test_conf);
@@ -50,9 +50,23 @@ BEGIN
                  format('curl -sS -f %s/_test/requests?format=jsonl', url));
   RETURN QUERY
     SELECT (j->>'seq')::int, j->>'method', j->>'path', j->>'query', j->>'body',
-           j->'headers', (j->>'status')::int
+           j->'headers', (j->>'status')::int, (j->>'conn')::int
       FROM (SELECT line::jsonb AS j FROM ld_log_raw) r
      ORDER BY 1;
+END $$;
+
+-- explain_analyze(query): EXPLAIN ANALYZE without timings; bytes as a range
+-- (they depend on compression)
+CREATE FUNCTION explain_analyze(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE l text;
+BEGIN
+  FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+    IF l ~ 'bytes received: \d+$' THEN
+      l := regexp_replace(l, '\d+$', CASE WHEN substring(l from '\d+$')::bigint > 10000
+                                          THEN 'more than 10000' ELSE 'at most 10000' END);
+    END IF;
+    RETURN NEXT l;
+  END LOOP;
 END $$;
 
 -- the tables IMPORT created

@@ -14,6 +14,7 @@ the data, sets paging toggles and queues faults; see README.md beside this file.
 import argparse
 import copy
 import gzip
+import itertools
 import json
 import os
 import re
@@ -1074,11 +1075,19 @@ class FramingError(Exception):
     """The request body could not be read (bad Content-Length or chunked framing)."""
 
 
+CONNECTION_IDS = itertools.count(1)
+
+
 class Handler(BaseHTTPRequestHandler):
     """HTTP/1.1 keep-alive handler: reads the request, dispatches, logs and writes the reply."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
+
+    def setup(self):
+        """Number each TCP connection, so tests can see keep-alive reuse ("conn" in the log)."""
+        super().setup()
+        self.conn_id = next(CONNECTION_IDS)
 
     def version_string(self):
         """The Server header value."""
@@ -1204,7 +1213,8 @@ class Handler(BaseHTTPRequestHandler):
         if "authorization" in headers:
             headers["authorization"] = "valid" if headers["authorization"] == self.server.api_key else "invalid"
         entry = {"method": req.method, "path": req.raw_path, "query": query, "headers": headers,
-                 "body": req.body_text, "chunked": chunked, "status": reply.status if reply else None}
+                 "body": req.body_text, "chunked": chunked, "status": reply.status if reply else None,
+                 "conn": self.conn_id}
         if fault:
             entry["fault"] = fault_note(fault)
         return entry
