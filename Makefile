@@ -9,6 +9,7 @@ OBJS = \
 	src/http.o \
 	src/import.o \
 	src/ldai_fdw.o \
+	src/modify.o \
 	src/option.o \
 	src/planner.o \
 	src/scan.o

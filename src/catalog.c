@@ -130,7 +130,7 @@ static const LdEndpoint latest_result_endpoints[] = {
 
 static const LdColumn result_columns[] = {
 	{"optimization_key", "text", NULL, LDK_OPTIMIZATION, LDC_PATH | LDC_INSERT | LDC_REQUIRED},
-	{"id", "uuid", NULL, 0, 0},
+	{"id", "uuid", NULL, LDK_ID, 0},
 	{"run_id", "uuid", NULL, LDK_RUN, WR},
 	{"agent_optimization_id", "uuid", NULL, 0, 0},
 	{"agent_optimization_version", "integer", NULL, 0, WR},
@@ -158,15 +158,23 @@ static const LdColumn result_columns[] = {
 
 static const LdResource resources[] = {
 	{"ai_configs", config_endpoints, N(config_endpoints),
-	config_columns, N(config_columns), 50},
+		config_columns, N(config_columns), 50,
+	{P "/ai-configs", P "/ai-configs/{key}", true, true}},
 	{"ai_config_variations", variation_endpoints, N(variation_endpoints),
-	variation_columns, N(variation_columns), 150},
+		variation_columns, N(variation_columns), 150,
+		{P "/ai-configs/{config_key}/variations",
+	P "/ai-configs/{config_key}/variations/{key}", true, true}},
 	{"agent_optimizations", optimization_endpoints, N(optimization_endpoints),
-	optimization_columns, N(optimization_columns), 20},
+		optimization_columns, N(optimization_columns), 20,
+	{P "/agent-optimizations", P "/agent-optimizations/{key}", true, true}},
 	{"agent_optimization_runs", run_endpoints, N(run_endpoints),
-	run_columns, N(run_columns), 20},
+		run_columns, N(run_columns), 20,
+		{NULL, P "/agent-optimizations/{optimization_key}/runs/{run_id}", false, true,
+	"LD-API-Version: beta"}},
 	{"agent_optimization_results", result_endpoints, N(result_endpoints),
-	result_columns, N(result_columns), 500},
+		result_columns, N(result_columns), 500,
+		{P "/agent-optimizations/{optimization_key}/results",
+	P "/agent-optimizations/{optimization_key}/results/{id}", true, false}},
 	{"agent_optimization_latest_results", latest_result_endpoints,
 		N(latest_result_endpoints), result_columns, N(result_columns), 20},
 };
@@ -181,6 +189,7 @@ static const struct
 	[LDK_CONFIG] = {"config_key", NULL},
 	[LDK_ITEM] = {"key", NULL},
 	[LDK_RUN] = {"run_id", NULL},
+	[LDK_ID] = {"id", NULL},
 };
 
 /*

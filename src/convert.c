@@ -19,6 +19,7 @@
 
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
+#include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -396,4 +397,142 @@ ld_text_to_datum(const LdAttr *attr, const char *text)
 							   attr->type.ioparam, attr->type.typmod);
 	error_context_stack = errcb.previous;
 	return result;
+}
+
+/*
+ * ld_fill_slot
+ *		Store a JSON row as a virtual tuple: JSON fields, path keys (from
+ *		keys[], or the enclosing item's "key" for embedded rows), the whole
+ *		item.  Columns not in attrs are NULL.
+ */
+void
+ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
+			 const cJSON *row, const char *const *keys,
+			 const cJSON *parent, LdKey embedded_parent)
+{
+	int			i;
+
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
+	for (i = 0; i < nattrs; i++)
+	{
+		const LdAttr *a = &attrs[i];
+		int			j = a->attnum - 1;
+
+		if (a->source == LDS_PATH_KEY)
+		{
+			const char *k = keys ? keys[a->key] : NULL;
+
+			if (k == NULL && parent != NULL && embedded_parent == a->key)
+				k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(parent, "key"));
+			slot->tts_isnull[j] = (k == NULL);
+			if (k != NULL)
+				slot->tts_values[j] = ld_text_to_datum(a, k);
+		}
+		else if (a->source == LDS_WHOLE)
+			slot->tts_values[j] = ld_json_to_datum(a, row, &slot->tts_isnull[j]);
+		else
+			slot->tts_values[j] = ld_json_to_datum(a, ld_json_lookup(row, a->path, a->npath),
+												   &slot->tts_isnull[j]);
+	}
+	ExecStoreVirtualTuple(slot);
+}
+
+/*
+ * out_text
+ *		A Datum's text through its type's output function.
+ */
+static char *
+out_text(Oid typid, Datum value)
+{
+	Oid			out;
+	bool		varlena;
+
+	getTypeOutputInfo(typid, &out, &varlena);
+	return OidOutputFunctionCall(out, value);
+}
+
+/*
+ * scalar_to_json
+ *		One non-array value as the API's JSON: numbers as numbers,
+ *		timestamps as epoch milliseconds, json/jsonb as the value itself,
+ *		everything else (text, uuid, ...) as a string.
+ */
+static cJSON *
+scalar_to_json(const LdAttr *attr, Oid typid, LdConv conv, Datum value)
+{
+	char	   *text;
+	cJSON	   *j;
+
+	switch (conv)
+	{
+		case LDV_BOOL:
+			return cJSON_CreateBool(DatumGetBool(value));
+		case LDV_TIMESTAMP:
+			return cJSON_CreateNumber((double) ((DatumGetTimestampTz(value) +
+												 (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY) / 1000));
+		case LDV_JSON:
+			text = out_text(typid, value);
+			j = cJSON_Parse(text);
+			if (j == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+						 errmsg("column \"%s\" does not hold valid JSON", attr->name)));
+			return j;
+		default:
+			break;
+	}
+	text = out_text(typid, value);
+	if (typid == INT2OID || typid == INT4OID || typid == INT8OID ||
+		typid == FLOAT4OID || typid == FLOAT8OID || typid == NUMERICOID)
+	{
+		if (strspn(text, "-0123456789.eE+") != strlen(text))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("value %s of column \"%s\" cannot be sent as a JSON number",
+							text, attr->name)));
+		return cJSON_CreateRaw(text);
+	}
+	return cJSON_CreateString(text);
+}
+
+/*
+ * ld_datum_to_json
+ *		A column's non-null value as JSON for a request body (arrays become
+ *		JSON arrays).  The tree is malloc'd: the caller frees it.
+ */
+cJSON *
+ld_datum_to_json(const LdAttr *attr, Datum value)
+{
+	const LdTypeConv *tc = &attr->type;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+	cJSON	   *out;
+
+	if (tc->conv != LDV_ARRAY)
+		return scalar_to_json(attr, tc->typid, tc->conv, value);
+	arr = DatumGetArrayTypeP(value);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("column \"%s\" must be a one-dimensional array", attr->name)));
+	deconstruct_array(arr, tc->elemtype, tc->elmlen, tc->elmbyval, tc->elmalign,
+					  &elems, &nulls, &n);
+	out = cJSON_CreateArray();
+	PG_TRY();
+	{
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(out, nulls[i] ? cJSON_CreateNull() :
+								 scalar_to_json(attr, tc->elemtype, tc->elemconv, elems[i]));
+	}
+	PG_CATCH();
+	{
+		cJSON_Delete(out);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return out;
 }

@@ -48,5 +48,15 @@ ldai_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignScan = ldEndForeignScan;
 	routine->ExplainForeignScan = ldExplainForeignScan;
 	routine->ImportForeignSchema = ldImportForeignSchema;
+
+	routine->AddForeignUpdateTargets = ldAddForeignUpdateTargets;
+	routine->PlanForeignModify = ldPlanForeignModify;
+	routine->BeginForeignModify = ldBeginForeignModify;
+	routine->ExecForeignInsert = ldExecForeignInsert;
+	routine->ExecForeignUpdate = ldExecForeignUpdate;
+	routine->ExecForeignDelete = ldExecForeignDelete;
+	routine->EndForeignModify = ldEndForeignModify;
+	routine->IsForeignRelUpdatable = ldIsForeignRelUpdatable;
+	routine->ExplainForeignModify = ldExplainForeignModify;
 	PG_RETURN_POINTER(routine);
 }

@@ -45,6 +45,7 @@ typedef enum LdKey
 	LDK_CONFIG,					/* {config_key} */
 	LDK_ITEM,					/* {key}: the item's own key */
 	LDK_RUN,					/* {run_id} */
+	LDK_ID,						/* {id}: a result's id */
 	LDK_COUNT
 } LdKey;
 
@@ -82,6 +83,16 @@ typedef struct LdEndpoint
 	LdKey		embedded_parent;	/* the key the enclosing item provides */
 } LdEndpoint;
 
+/* how rows are written: POST to create, PATCH/DELETE on the item path */
+typedef struct LdWrites
+{
+	const char *create;			/* POST path, NULL if rows cannot be inserted */
+	const char *item;			/* PATCH/DELETE path; its keys are the row identity */
+	bool		can_update;
+	bool		can_delete;
+	const char *delete_header;	/* extra header a DELETE needs, or NULL */
+} LdWrites;
+
 typedef struct LdResource
 {
 	const char *name;
@@ -90,6 +101,7 @@ typedef struct LdResource
 	const LdColumn *columns;
 	int			ncolumns;
 	double		rows_per_series;	/* planner's row guess per request series */
+	LdWrites	writes;
 } LdResource;
 
 #define LD_KEY_BIT(k) (1u << (k))
@@ -232,6 +244,10 @@ extern cJSON *ld_json_lookup(const cJSON *item, char **path, int npath);
 extern Datum ld_json_to_datum(const LdAttr *attr, const cJSON *value,
 							  bool *isnull);
 extern Datum ld_text_to_datum(const LdAttr *attr, const char *text);
+extern void ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
+						 const cJSON *row, const char *const *keys,
+						 const cJSON *parent, LdKey embedded_parent);
+extern cJSON *ld_datum_to_json(const LdAttr *attr, Datum value);
 
 /* ----------------------------------------------------------------
  * Planning (planner.c)
@@ -279,6 +295,32 @@ extern TupleTableSlot *ldIterateForeignScan(ForeignScanState *node);
 extern void ldReScanForeignScan(ForeignScanState *node);
 extern void ldEndForeignScan(ForeignScanState *node);
 extern void ldExplainForeignScan(ForeignScanState *node, ExplainState *es);
+
+/* ----------------------------------------------------------------
+ * Writes (modify.c)
+ * ----------------------------------------------------------------
+ */
+extern void ldAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
+									  RangeTblEntry *target_rte,
+									  Relation target_relation);
+extern List *ldPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
+								 Index resultRelation, int subplan_index);
+extern void ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+								 List *fdw_private, int subplan_index, int eflags);
+extern TupleTableSlot *ldExecForeignInsert(EState *estate, ResultRelInfo *rinfo,
+										   TupleTableSlot *slot,
+										   TupleTableSlot *planSlot);
+extern TupleTableSlot *ldExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
+										   TupleTableSlot *slot,
+										   TupleTableSlot *planSlot);
+extern TupleTableSlot *ldExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
+										   TupleTableSlot *slot,
+										   TupleTableSlot *planSlot);
+extern void ldEndForeignModify(EState *estate, ResultRelInfo *rinfo);
+extern int	ldIsForeignRelUpdatable(Relation rel);
+extern void ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+								   List *fdw_private, int subplan_index,
+								   ExplainState *es);
 
 /* ----------------------------------------------------------------
  * IMPORT FOREIGN SCHEMA (import.c)

@@ -545,41 +545,6 @@ next_row(LdScanState *s, cJSON **parent)
 }
 
 /*
- * fill_slot
- *		Convert a JSON row into the slot's values: JSON fields, path keys
- *		(or the enclosing item's key for embedded rows), the whole item.
- */
-static void
-fill_slot(LdScanState *s, TupleTableSlot *slot, cJSON *row, cJSON *parent)
-{
-	int			i;
-
-	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
-	for (i = 0; i < s->nattrs; i++)
-	{
-		const LdAttr *a = &s->attrs[i];
-		int			j = a->attnum - 1;
-
-		if (a->source == LDS_PATH_KEY)
-		{
-			const char *k = s->cur[a->key];
-
-			if (k == NULL && parent != NULL && s->ep->embedded_parent == a->key)
-				k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(parent, "key"));
-			slot->tts_isnull[j] = (k == NULL);
-			if (k != NULL)
-				slot->tts_values[j] = ld_text_to_datum(a, k);
-		}
-		else if (a->source == LDS_WHOLE)
-			slot->tts_values[j] = ld_json_to_datum(a, row, &slot->tts_isnull[j]);
-		else
-			slot->tts_values[j] = ld_json_to_datum(a, ld_json_lookup(row, a->path, a->npath),
-												   &slot->tts_isnull[j]);
-	}
-	ExecStoreVirtualTuple(slot);
-}
-
-/*
  * ldIterateForeignScan
  *		Return the next row, fetching lazily; stop at a pushed LIMIT.
  */
@@ -604,7 +569,8 @@ ldIterateForeignScan(ForeignScanState *node)
 		return slot;
 	MemoryContextReset(s->tuple_cxt);
 	old = MemoryContextSwitchTo(s->tuple_cxt);
-	fill_slot(s, slot, row, parent);
+	ld_fill_slot(s->attrs, s->nattrs, slot, row, s->cur,
+				 parent, s->ep->embedded_parent);
 	MemoryContextSwitchTo(old);
 	s->returned++;
 	return slot;

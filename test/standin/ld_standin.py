@@ -1168,7 +1168,7 @@ class Handler(BaseHTTPRequestHandler):
             req = ApiRequest(self.command, raw_path, [], {}, self.header_map(), None)
             chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
             with self.server.store.lock:
-                self.server.store.record(self.log_entry(req, query, chunked, reply, None))
+                self.record(self.log_entry(req, query, chunked, reply, None))
         self.write_reply(reply)
 
     def serve_api(self, store, req, query, chunked):
@@ -1176,7 +1176,7 @@ class Handler(BaseHTTPRequestHandler):
         with store.lock:
             fault = store.take_fault(req.method, req.raw_path)
             reply = None if fault and fault["stall_ms"] else self.answer(store, req, fault)
-            store.record(self.log_entry(req, query, chunked, reply, fault))
+            self.record(self.log_entry(req, query, chunked, reply, fault))
         if fault and fault["stall_ms"]:
             pause(fault["stall_ms"])
             self.close_connection = True
@@ -1206,6 +1206,14 @@ class Handler(BaseHTTPRequestHandler):
             return reply
         sys.stderr.write("ld-standin: %s response violates the spec: %s\n" % (operation, found[0]))
         return Reply(500, error_body(500, "standin_schema_violation", "%s: %s" % (operation, found[0])))
+
+    def record(self, entry):
+        """Add entry to the request log and, with --journal, append it (and the client's port) there too."""
+        self.server.store.record(entry)
+        if self.server.journal:
+            line = json.dumps(dict(entry, client_port=self.client_address[1]), sort_keys=True)
+            self.server.journal.write(line + "\n")
+            self.server.journal.flush()
 
     def log_entry(self, req, query, chunked, reply, fault):
         """The request-log entry of an API request (never the Authorization value)."""
@@ -1271,10 +1279,10 @@ class StandinServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address, store, api_key, verbose=False, check_responses=False):
-        """Bind and listen; remember the store and options."""
+    def __init__(self, address, store, api_key, verbose=False, check_responses=False, journal=None):
+        """Bind and listen; remember the store and options (journal: an open file, or None)."""
         self.store, self.api_key = store, api_key
-        self.verbose, self.check_responses = verbose, check_responses
+        self.verbose, self.check_responses, self.journal = verbose, check_responses, journal
         super().__init__(address, Handler)
 
 
@@ -1294,6 +1302,7 @@ def parse_args(argv):
     parser.add_argument("--verbose", action="store_true", help="access log on stderr")
     parser.add_argument("--check-responses", action="store_true",
                         help="validate every API response against the spec; violations become 500s")
+    parser.add_argument("--journal", help="append every request-log entry here as a JSON line, never cleared")
     args = parser.parse_args(argv)
     args.api_key = args.api_key or os.environ.get("LDAI_STANDIN_API_KEY")
     if not args.api_key:
@@ -1329,7 +1338,9 @@ def main(argv=None):
     with open(SPEC_FILE, encoding="utf-8") as f:
         schemas = Schemas(json.load(f))
     store = Store(args.scale, schemas)
-    server = StandinServer((args.host, args.port), store, args.api_key, args.verbose, args.check_responses)
+    journal = open(args.journal, "a", encoding="utf-8") if args.journal else None
+    server = StandinServer((args.host, args.port), store, args.api_key, args.verbose, args.check_responses,
+                           journal)
     port = server.server_address[1]
     for sig in (signal.SIGTERM, signal.SIGINT):
         # Set STOP from another thread: Event.set inside a handler could deadlock with Event.wait.
@@ -1346,6 +1357,8 @@ def main(argv=None):
     server.server_close()
     if args.port_file:
         remove_port_file(args.port_file, port)
+    if journal:
+        journal.close()
     return 0
 
 

@@ -694,6 +694,33 @@ def scaled_server_from_env_key():
     assert code == 0
 
 
+@test
+def journal_keeps_every_entry():
+    """--journal appends each request-log entry with the client's port; resets do not clear it."""
+    global SERVER
+    main, SERVER = SERVER, Server("--journal", os.path.join(tempfile.mkdtemp(prefix="standin-journal-"), "j"))
+    journal = SERVER.proc.args[SERVER.proc.args.index("--journal") + 1]
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", SERVER.port, timeout=10)
+        call("GET", P + "/ai-configs?limit=1", conn=conn)
+        port = conn.sock.getsockname()[1]
+        ctl("POST", "reset")
+        ctl("POST", "faults", {"method": "GET", "path": "/agent-optimizations$", "status": 503})
+        call("GET", P + "/agent-optimizations", conn=conn)
+        conn.close()
+        ctl("GET", "health")
+    finally:
+        code, _, _ = SERVER.stop()
+        SERVER = main
+    with open(journal, encoding="utf-8") as f:
+        lines = [json.loads(line) for line in f]
+    assert code == 0
+    assert [(e["method"], e["path"], e["query"], e["status"], e["client_port"]) for e in lines] == [
+        ("GET", P + "/ai-configs", "limit=1", 200, port), ("GET", P + "/agent-optimizations", "", 503, port)], lines
+    assert "fault" not in lines[0] and lines[1]["fault"]["status"] == 503, lines
+    assert lines[0]["headers"]["authorization"] == "valid"
+
+
 # ---------------------------------------------------------------------------
 # Runner
 # ---------------------------------------------------------------------------

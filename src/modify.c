@@ -1,0 +1,702 @@
+/*-------------------------------------------------------------------------
+ *
+ * modify.c
+ *		  INSERT / UPDATE / DELETE as POST / PATCH / DELETE, with RETURNING.
+ *
+ * Each row is one API call, sent when the row is processed; a ROLLBACK
+ * cannot undo it.  The row identity of a resource is the set of keys in its
+ * item path (catalog.c: LdWrites.item), carried to UPDATE and DELETE as
+ * junk columns.  Everything that can be checked without the API -- columns
+ * the API cannot set, required columns that are NULL -- is checked before
+ * the row's request is built (and, where the statement shows it, before
+ * any row is processed).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ldai_fdw.h"
+
+#include "access/htup_details.h"
+#include "access/sysattr.h"
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/appendinfo.h"
+#include "optimizer/inherit.h"
+#include "optimizer/optimizer.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+/* indexes of the fdw_private list PlanForeignModify returns */
+enum LdModifyPrivate
+{
+	/* attribute numbers an UPDATE sets (List of Integer) */
+	LdModTargetAttrs
+};
+
+typedef struct LdModifyState
+{
+	const LdResource *res;
+	LdOptions	opts;
+	LdConn	   *conn;
+	CmdType		operation;
+	LdAttr	   *attrs;			/* every column of the table */
+	int			nattrs;
+	List	   *target_attrs;	/* UPDATE: the columns the statement sets */
+	AttrNumber	key_junk[LDK_COUNT];	/* identity junk columns, 0 = none */
+	Oid			key_type[LDK_COUNT];
+	AttrNumber	wholerow_junk;	/* DELETE RETURNING: the row as read */
+	char		new_run_id[37]; /* INSERT: run_id for rows that give none */
+	int64		rows;			/* rows processed so far */
+	LdStats		stats;
+	MemoryContext row_cxt;		/* reset per row */
+} LdModifyState;
+
+/* error context of a row: which statement and which row */
+typedef struct LdRowContext
+{
+	LdModifyState *state;
+	const char *relname;
+} LdRowContext;
+
+/*
+ * identity_keys
+ *		The path keys that identify a row: those in the item path.
+ */
+static uint32
+identity_keys(const LdResource *res)
+{
+	LdEndpoint	ep = {res->writes.item};
+
+	return res->writes.item ? ld_endpoint_keys(&ep) : 0;
+}
+
+/*
+ * identity_column
+ *		The catalog column carrying a path key.
+ */
+static const LdColumn *
+identity_column(const LdResource *res, LdKey k)
+{
+	int			i;
+
+	for (i = 0; i < res->ncolumns; i++)
+		if (res->columns[i].key == k)
+			return &res->columns[i];
+	return NULL;
+}
+
+/*
+ * rel_resource
+ *		The catalog entry of a foreign table.
+ */
+static const LdResource *
+rel_resource(Relation rel, LdOptions *opts)
+{
+	ld_get_options(RelationGetRelid(rel), opts);
+	return ld_find_resource(opts->resource);
+}
+
+/*
+ * ldAddForeignUpdateTargets
+ *		Add the row identity (the item path's keys) as junk columns, and
+ *		the whole row for DELETE ... RETURNING.
+ */
+void
+ldAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
+						  RangeTblEntry *target_rte, Relation target_relation)
+{
+	LdOptions	opts;
+	const LdResource *res = rel_resource(target_relation, &opts);
+	uint32		keys = identity_keys(res);
+	int			k;
+
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		const LdColumn *col;
+		AttrNumber	attnum;
+		Form_pg_attribute att;
+
+		if (!(keys & LD_KEY_BIT(k)))
+			continue;
+		col = identity_column(res, (LdKey) k);
+		attnum = col ? get_attnum(RelationGetRelid(target_relation), col->name) : InvalidAttrNumber;
+		if (attnum == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+					 errmsg("foreign table \"%s\" needs column \"%s\" to identify rows",
+							RelationGetRelationName(target_relation), ld_key_name(k))));
+		att = TupleDescAttr(RelationGetDescr(target_relation), attnum - 1);
+		add_row_identity_var(root, makeVar(rtindex, attnum, att->atttypid,
+										   att->atttypmod, att->attcollation, 0),
+							 rtindex, psprintf("ld_%s", ld_key_name(k)));
+	}
+	if (root->parse->commandType == CMD_DELETE && root->parse->returningList != NIL)
+		add_row_identity_var(root, makeWholeRowVar(target_rte, rtindex, 0, false),
+							 rtindex, "ld_wholerow");
+}
+
+/*
+ * settable_list
+ *		The columns of a resource with a write flag, for hints.
+ */
+static char *
+settable_list(const LdResource *res, uint16 flag)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < res->ncolumns; i++)
+		if (res->columns[i].flags & flag)
+			appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", res->columns[i].name);
+	return buf.len ? buf.data : "(none)";
+}
+
+/*
+ * reject_column
+ *		ERROR for a column the API cannot take in this statement.
+ */
+static void
+reject_column(const LdResource *res, const char *colname, CmdType op)
+{
+	bool		ins = (op == CMD_INSERT);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("column \"%s\" of %s cannot be set by %s", colname, res->name,
+					ins ? "INSERT" : "UPDATE"),
+			 errdetail("LaunchDarkly's API does not accept \"%s\" when %s.", colname,
+					   ins ? "creating" : "updating"),
+			 errhint("Columns that can be set: %s.",
+					 settable_list(res, ins ? LDC_INSERT : LDC_UPDATE))));
+}
+
+/*
+ * check_insert_tlist
+ *		Before any row: an INSERT that gives a column the API does not
+ *		accept on create, or a constant NULL for a required one, fails.
+ */
+static void
+check_insert_tlist(PlannerInfo *root, Relation rel, const LdResource *res)
+{
+	ListCell   *lc;
+
+	foreach(lc, root->processed_tlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		const LdColumn *col;
+		bool		null_const;
+
+		if (tle->resjunk || tle->resno <= 0 ||
+			TupleDescAttr(RelationGetDescr(rel), tle->resno - 1)->attisdropped)
+			continue;
+		col = ld_find_column(res, get_attname(RelationGetRelid(rel), tle->resno, false));
+		null_const = IsA(tle->expr, Const) && ((Const *) tle->expr)->constisnull;
+		if (!null_const && (col == NULL || !(col->flags & LDC_INSERT)))
+			reject_column(res, get_attname(RelationGetRelid(rel), tle->resno, false),
+						  CMD_INSERT);
+		if (null_const && col && (col->flags & LDC_REQUIRED) && col->key != LDK_RUN)
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("column \"%s\" is required to create a row of %s",
+							col->name, res->name),
+					 errhint("Required columns: %s.", settable_list(res, LDC_REQUIRED))));
+	}
+}
+
+/*
+ * ldPlanForeignModify
+ *		Check the statement against what the API can do, and remember the
+ *		columns an UPDATE sets (only those are sent).
+ */
+List *
+ldPlanForeignModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
+					int subplan_index)
+{
+	RangeTblEntry *rte = planner_rt_fetch(resultRelation, root);
+	Relation	rel = table_open(rte->relid, NoLock);
+	LdOptions	opts;
+	const LdResource *res = rel_resource(rel, &opts);
+	List	   *targets = NIL;
+
+	if (plan->operation == CMD_INSERT)
+		check_insert_tlist(root, rel, res);
+	else if (plan->operation == CMD_UPDATE)
+	{
+		RelOptInfo *baserel = find_base_rel(root, resultRelation);
+		Bitmapset  *cols = get_rel_all_updated_cols(root, baserel);
+		int			i = -1;
+
+		while ((i = bms_next_member(cols, i)) >= 0)
+		{
+			AttrNumber	attnum = i + FirstLowInvalidHeapAttributeNumber;
+			char	   *name;
+			const LdColumn *col;
+
+			if (attnum <= 0)
+				continue;
+			name = get_attname(rte->relid, attnum, false);
+			col = ld_find_column(res, name);
+			if (col == NULL || !(col->flags & LDC_UPDATE))
+				reject_column(res, name, CMD_UPDATE);
+			targets = lappend_int(targets, attnum);
+		}
+	}
+	table_close(rel, NoLock);
+	return list_make1(targets);
+}
+
+/*
+ * ldIsForeignRelUpdatable
+ *		Which statements a resource supports, from the catalog.
+ */
+int
+ldIsForeignRelUpdatable(Relation rel)
+{
+	LdOptions	opts;
+	const LdResource *res;
+	int			ops = 0;
+
+	ld_get_options(RelationGetRelid(rel), &opts);
+	res = ld_find_resource(opts.resource);
+	if (res == NULL)
+		return 0;
+	if (res->writes.create)
+		ops |= (1 << CMD_INSERT);
+	if (res->writes.can_update)
+		ops |= (1 << CMD_UPDATE);
+	if (res->writes.can_delete)
+		ops |= (1 << CMD_DELETE);
+	return ops;
+}
+
+/*
+ * new_uuid
+ *		A random (version 4) UUID as text, for the run_id of new results.
+ */
+static void
+new_uuid(char *out)
+{
+	uint8		b[16];
+	int			i;
+
+	if (!pg_strong_random(b, sizeof(b)))
+		for (i = 0; i < 16; i++)
+			b[i] = (uint8) pg_prng_uint32(&pg_global_prng_state);
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+			 b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/*
+ * all_attnums
+ *		Every live column of a relation.
+ */
+static List *
+all_attnums(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *out = NIL;
+	int			i;
+
+	for (i = 1; i <= desc->natts; i++)
+		if (!TupleDescAttr(desc, i - 1)->attisdropped)
+			out = lappend_int(out, i);
+	return out;
+}
+
+/*
+ * ldBeginForeignModify
+ *		Connect, describe the columns, find the identity junk columns.
+ */
+void
+ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+					 List *fdw_private, int subplan_index, int eflags)
+{
+	Relation	rel = rinfo->ri_RelationDesc;
+	LdModifyState *s = palloc0(sizeof(LdModifyState));
+	EState	   *estate = mtstate->ps.state;
+	Oid			userid;
+	int			k;
+
+	rinfo->ri_FdwState = s;
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+	s->res = rel_resource(rel, &s->opts);
+	s->operation = mtstate->operation;
+	s->target_attrs = (List *) linitial(fdw_private);
+#if PG_VERSION_NUM >= 160000
+	userid = ExecGetResultRelCheckAsUser(rinfo, estate);
+#else
+	{
+		RangeTblEntry *rte = exec_rt_fetch(rinfo->ri_RangeTableIndex, estate);
+
+		userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	}
+#endif
+	s->conn = ld_get_connection(GetUserMapping(userid,
+											   GetForeignTable(RelationGetRelid(rel))->serverid),
+								&s->opts);
+	s->attrs = ld_build_attrs(rel, s->res, all_attnums(rel), &s->nattrs);
+	s->row_cxt = AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw row",
+									   ALLOCSET_DEFAULT_SIZES);
+	new_uuid(s->new_run_id);
+	if (s->operation == CMD_INSERT)
+		return;
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		char	   *name = psprintf("ld_%s", ld_key_name(k));
+		Plan	   *sub = outerPlanState(mtstate)->plan;
+
+		s->key_junk[k] = ExecFindJunkAttributeInTlist(sub->targetlist, name);
+		if (s->key_junk[k] != InvalidAttrNumber)
+			s->key_type[k] = exprType((Node *) list_nth_node(TargetEntry, sub->targetlist,
+															s->key_junk[k] - 1)->expr);
+	}
+	s->wholerow_junk = ExecFindJunkAttributeInTlist(outerPlanState(mtstate)->plan->targetlist,
+													"ld_wholerow");
+
+}
+
+/*
+ * row_error_callback
+ *		Error context: which row of which statement failed (earlier rows
+ *		were already sent).
+ */
+static void
+row_error_callback(void *arg)
+{
+	LdRowContext *rc = (LdRowContext *) arg;
+	const char *what = rc->state->operation == CMD_INSERT ? "INSERT into" :
+		rc->state->operation == CMD_UPDATE ? "UPDATE of" : "DELETE from";
+
+	errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were sent)",
+			   (long long) rc->state->rows + 1, what, rc->relname,
+			   (long long) rc->state->rows);
+}
+
+/*
+ * tree_guard
+ *		Free a request-body tree when the row's context is reset (also
+ *		after an ERROR).
+ */
+static void
+tree_guard(void *arg)
+{
+	cJSON_Delete((cJSON *) arg);
+}
+
+/*
+ * new_body
+ *		An empty JSON object freed with the row context.
+ */
+static cJSON *
+new_body(MemoryContext cxt)
+{
+	MemoryContextCallback *cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	cJSON	   *body = cJSON_CreateObject();
+
+	if (body == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	cb->func = tree_guard;
+	cb->arg = body;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	return body;
+}
+
+/*
+ * body_field
+ *		The name a column has in request bodies.
+ */
+static const char *
+body_field(const LdResource *res, const LdAttr *a)
+{
+	const LdColumn *col = ld_find_column(res, a->name);
+
+	return (col && col->write_field) ? col->write_field : a->field;
+}
+
+/*
+ * send_row
+ *		Send one row's request, check the answer, and for RETURNING put
+ *		the object the API answered with into slot.
+ */
+static TupleTableSlot *
+send_row(LdModifyState *s, ResultRelInfo *rinfo, const char *method,
+		 const char *tmpl, const char *const *keys, cJSON *body,
+		 TupleTableSlot *slot)
+{
+	LdEndpoint	ep = {tmpl};
+	char	   *path = ld_build_path(&ep, s->opts.project_key, keys, true);
+	char	   *text = NULL;
+	const char *header = (s->operation == CMD_DELETE) ? s->res->writes.delete_header : NULL;
+	LdResult	res;
+	cJSON	   *answer;
+
+	if (body != NULL)
+	{
+		char	   *printed = cJSON_PrintUnformatted(body);
+
+		text = pstrdup(printed);
+		cJSON_free(printed);
+	}
+	ld_request(s->conn, method, path, text, header, &s->stats, &res);
+	if (res.status < 200 || res.status > 299)
+		ld_report_http_error(method, path, &res);
+	if (rinfo->ri_projectReturning == NULL || s->operation == CMD_DELETE)
+		return slot;
+	answer = ld_json_parse(s->row_cxt, res.body, res.body_len);
+	if (!cJSON_IsObject(answer))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+				 errmsg("invalid response from LaunchDarkly: expected a JSON object"),
+				 errcontext("LaunchDarkly request: %s %s", method, path)));
+	ld_fill_slot(s->attrs, s->nattrs, slot, answer, keys, NULL, LDK_NONE);
+	return slot;
+}
+
+/*
+ * key_text
+ *		A path key value as text.
+ */
+static char *
+key_text(Oid type, Datum d)
+{
+	Oid			out;
+	bool		varlena;
+
+	getTypeOutputInfo(type, &out, &varlena);
+	return OidOutputFunctionCall(out, d);
+}
+
+/*
+ * insert_body
+ *		The POST body of a new row: its non-null columns under the API's
+ *		names; path keys (optimization_key, config_key) go into keys[].
+ */
+static cJSON *
+insert_body(LdModifyState *s, TupleTableSlot *slot, const char **keys)
+{
+	cJSON	   *body = new_body(s->row_cxt);
+	int			i;
+
+	slot_getallattrs(slot);
+	for (i = 0; i < s->nattrs; i++)
+	{
+		const LdAttr *a = &s->attrs[i];
+		const LdColumn *col = ld_find_column(s->res, a->name);
+		bool		isnull = slot->tts_isnull[a->attnum - 1];
+		Datum		v = slot->tts_values[a->attnum - 1];
+
+		if (isnull && col && (col->flags & LDC_REQUIRED) && col->key == LDK_RUN)
+		{
+			/* a new result without run_id starts a run of this statement */
+			cJSON_AddItemToObject(body, body_field(s->res, a),
+								  cJSON_CreateString(s->new_run_id));
+			continue;
+		}
+		if (isnull && col && (col->flags & LDC_REQUIRED))
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("column \"%s\" is required to create a row of %s",
+							a->name, s->res->name),
+					 errhint("Required columns: %s.", settable_list(s->res, LDC_REQUIRED))));
+		if (isnull)
+			continue;
+		if (col == NULL || !(col->flags & LDC_INSERT))
+			reject_column(s->res, a->name, CMD_INSERT);
+		if (col->flags & LDC_PATH)
+			keys[col->key] = key_text(a->type.typid, v);
+		else
+			cJSON_AddItemToObject(body, body_field(s->res, a), ld_datum_to_json(a, v));
+	}
+	return body;
+}
+
+/*
+ * identity_keys_of
+ *		The path keys of the row being updated or deleted, from the junk
+ *		columns; an error if one is NULL.
+ */
+static void
+identity_keys_of(LdModifyState *s, TupleTableSlot *planSlot, const char **keys)
+{
+	int			k;
+
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		bool		isnull;
+		Datum		d;
+
+		if (s->key_junk[k] == InvalidAttrNumber)
+			continue;
+		d = ExecGetJunkAttribute(planSlot, s->key_junk[k], &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("cannot identify the row: \"%s\" is NULL", ld_key_name(k))));
+		keys[k] = key_text(s->key_type[k], d);
+	}
+}
+
+/*
+ * update_body
+ *		The PATCH body: only the columns the statement sets.
+ */
+static cJSON *
+update_body(LdModifyState *s, TupleTableSlot *slot)
+{
+	cJSON	   *body = new_body(s->row_cxt);
+	ListCell   *lc;
+
+	slot_getallattrs(slot);
+	foreach(lc, s->target_attrs)
+	{
+		AttrNumber	attnum = lfirst_int(lc);
+		const LdAttr *a = NULL;
+		int			i;
+
+		for (i = 0; i < s->nattrs; i++)
+			if (s->attrs[i].attnum == attnum)
+				a = &s->attrs[i];
+		if (slot->tts_isnull[attnum - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("column \"%s\" of %s cannot be set to NULL", a->name, s->res->name),
+					 errdetail("LaunchDarkly's API has no way to clear \"%s\".", body_field(s->res, a))));
+		cJSON_AddItemToObject(body, body_field(s->res, a),
+							  ld_datum_to_json(a, slot->tts_values[attnum - 1]));
+	}
+	return body;
+}
+
+/*
+ * modify_row
+ *		One row of INSERT, UPDATE or DELETE, with the row's error context.
+ */
+static TupleTableSlot *
+modify_row(ResultRelInfo *rinfo, TupleTableSlot *slot, TupleTableSlot *planSlot)
+{
+	LdModifyState *s = (LdModifyState *) rinfo->ri_FdwState;
+	const char *keys[LDK_COUNT] = {0};
+	ErrorContextCallback errcb;
+	LdRowContext rc = {s, RelationGetRelationName(rinfo->ri_RelationDesc)};
+	MemoryContext old;
+
+	MemoryContextReset(s->row_cxt);
+	old = MemoryContextSwitchTo(s->row_cxt);
+	errcb.callback = row_error_callback;
+	errcb.arg = &rc;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	if (s->operation == CMD_INSERT)
+		slot = send_row(s, rinfo, "POST", s->res->writes.create, keys,
+						insert_body(s, slot, keys), slot);
+	else if (s->operation == CMD_UPDATE)
+	{
+		identity_keys_of(s, planSlot, keys);
+		slot = send_row(s, rinfo, "PATCH", s->res->writes.item, keys,
+						update_body(s, slot), slot);
+	}
+	else
+	{
+		identity_keys_of(s, planSlot, keys);
+		slot = send_row(s, rinfo, "DELETE", s->res->writes.item, keys, NULL, slot);
+		if (s->wholerow_junk != InvalidAttrNumber && rinfo->ri_projectReturning)
+		{
+			bool		isnull;
+			Datum		row = ExecGetJunkAttribute(planSlot, s->wholerow_junk, &isnull);
+			HeapTupleData tuple;
+			HeapTuple	copy;
+			MemoryContext old_slot_cxt;
+
+			/* DELETE ... RETURNING gives the row as it was read */
+			tuple.t_data = DatumGetHeapTupleHeader(row);
+			tuple.t_len = HeapTupleHeaderGetDatumLength(tuple.t_data);
+			ItemPointerSetInvalid(&tuple.t_self);
+			tuple.t_tableOid = RelationGetRelid(rinfo->ri_RelationDesc);
+			/* the slot keeps the tuple: copy it into the slot's own memory */
+			old_slot_cxt = MemoryContextSwitchTo(slot->tts_mcxt);
+			copy = heap_copytuple(&tuple);
+			MemoryContextSwitchTo(old_slot_cxt);
+			ExecForceStoreHeapTuple(copy, slot, true);
+		}
+	}
+	error_context_stack = errcb.previous;
+	MemoryContextSwitchTo(old);
+	s->rows++;
+	return slot;
+}
+
+/*
+ * ldExecForeignInsert / Update / Delete
+ *		Each row is one request, sent now.
+ */
+TupleTableSlot *
+ldExecForeignInsert(EState *estate, ResultRelInfo *rinfo,
+					TupleTableSlot *slot, TupleTableSlot *planSlot)
+{
+	return modify_row(rinfo, slot, planSlot);
+}
+
+TupleTableSlot *
+ldExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
+					TupleTableSlot *slot, TupleTableSlot *planSlot)
+{
+	return modify_row(rinfo, slot, planSlot);
+}
+
+TupleTableSlot *
+ldExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
+					TupleTableSlot *slot, TupleTableSlot *planSlot)
+{
+	return modify_row(rinfo, slot, planSlot);
+}
+
+/*
+ * ldEndForeignModify
+ *		Nothing to release: memory goes with the query.
+ */
+void
+ldEndForeignModify(EState *estate, ResultRelInfo *rinfo)
+{
+}
+
+/*
+ * ldExplainForeignModify
+ *		VERBOSE: the call each row makes; ANALYZE: the counts.
+ */
+void
+ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+					   List *fdw_private, int subplan_index, ExplainState *es)
+{
+	LdModifyState *s = (LdModifyState *) rinfo->ri_FdwState;
+	LdOptions	opts;
+	const LdResource *res = rel_resource(rinfo->ri_RelationDesc, &opts);
+	const char *keys[LDK_COUNT] = {0};
+	CmdType		op = mtstate->operation;
+	LdEndpoint	ep = {op == CMD_INSERT ? res->writes.create : res->writes.item};
+
+	if (es->verbose)
+		ExplainPropertyText("LaunchDarkly request per row",
+							psprintf("%s %s", op == CMD_INSERT ? "POST" :
+									 op == CMD_UPDATE ? "PATCH" : "DELETE",
+									 ld_build_path(&ep, opts.project_key, keys, true)),
+							es);
+	if (es->analyze && s->conn != NULL)
+	{
+		ExplainPropertyInteger("LaunchDarkly requests", NULL, s->stats.requests, es);
+		ExplainPropertyInteger("LaunchDarkly retries", NULL, s->stats.retries, es);
+	}
+}
