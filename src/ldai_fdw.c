@@ -58,5 +58,11 @@ ldai_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignModify = ldEndForeignModify;
 	routine->IsForeignRelUpdatable = ldIsForeignRelUpdatable;
 	routine->ExplainForeignModify = ldExplainForeignModify;
+
+	routine->PlanDirectModify = ldPlanDirectModify;
+	routine->BeginDirectModify = ldBeginDirectModify;
+	routine->IterateDirectModify = ldIterateDirectModify;
+	routine->EndDirectModify = ldEndDirectModify;
+	routine->ExplainDirectModify = ldExplainDirectModify;
 	PG_RETURN_POINTER(routine);
 }

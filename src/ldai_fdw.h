@@ -318,9 +318,23 @@ extern TupleTableSlot *ldExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 										   TupleTableSlot *planSlot);
 extern void ldEndForeignModify(EState *estate, ResultRelInfo *rinfo);
 extern int	ldIsForeignRelUpdatable(Relation rel);
+extern List *ld_update_targets(PlannerInfo *root, Index resultRelation,
+							   Oid relid, const LdResource *res);
+extern const char *ld_body_field(const LdResource *res, const LdAttr *a);
 extern void ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 								   List *fdw_private, int subplan_index,
 								   ExplainState *es);
+
+/* ----------------------------------------------------------------
+ * Direct modify (direct.c)
+ * ----------------------------------------------------------------
+ */
+extern bool ldPlanDirectModify(PlannerInfo *root, ModifyTable *plan,
+							   Index resultRelation, int subplan_index);
+extern void ldBeginDirectModify(ForeignScanState *node, int eflags);
+extern TupleTableSlot *ldIterateDirectModify(ForeignScanState *node);
+extern void ldEndDirectModify(ForeignScanState *node);
+extern void ldExplainDirectModify(ForeignScanState *node, ExplainState *es);
 
 /* ----------------------------------------------------------------
  * IMPORT FOREIGN SCHEMA (import.c)

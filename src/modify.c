@@ -213,6 +213,36 @@ check_insert_tlist(PlannerInfo *root, Relation rel, const LdResource *res)
 }
 
 /*
+ * ld_update_targets
+ *		The columns an UPDATE sets; an error for one the API cannot change.
+ */
+List *
+ld_update_targets(PlannerInfo *root, Index resultRelation, Oid relid,
+				  const LdResource *res)
+{
+	RelOptInfo *baserel = find_base_rel(root, resultRelation);
+	Bitmapset  *cols = get_rel_all_updated_cols(root, baserel);
+	List	   *targets = NIL;
+	int			i = -1;
+
+	while ((i = bms_next_member(cols, i)) >= 0)
+	{
+		AttrNumber	attnum = i + FirstLowInvalidHeapAttributeNumber;
+		char	   *name;
+		const LdColumn *col;
+
+		if (attnum <= 0)
+			continue;
+		name = get_attname(relid, attnum, false);
+		col = ld_find_column(res, name);
+		if (col == NULL || !(col->flags & LDC_UPDATE))
+			reject_column(res, name, CMD_UPDATE);
+		targets = lappend_int(targets, attnum);
+	}
+	return targets;
+}
+
+/*
  * ldPlanForeignModify
  *		Check the statement against what the API can do, and remember the
  *		columns an UPDATE sets (only those are sent).
@@ -230,26 +260,7 @@ ldPlanForeignModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 	if (plan->operation == CMD_INSERT)
 		check_insert_tlist(root, rel, res);
 	else if (plan->operation == CMD_UPDATE)
-	{
-		RelOptInfo *baserel = find_base_rel(root, resultRelation);
-		Bitmapset  *cols = get_rel_all_updated_cols(root, baserel);
-		int			i = -1;
-
-		while ((i = bms_next_member(cols, i)) >= 0)
-		{
-			AttrNumber	attnum = i + FirstLowInvalidHeapAttributeNumber;
-			char	   *name;
-			const LdColumn *col;
-
-			if (attnum <= 0)
-				continue;
-			name = get_attname(rte->relid, attnum, false);
-			col = ld_find_column(res, name);
-			if (col == NULL || !(col->flags & LDC_UPDATE))
-				reject_column(res, name, CMD_UPDATE);
-			targets = lappend_int(targets, attnum);
-		}
-	}
+		targets = ld_update_targets(root, resultRelation, rte->relid, res);
 	table_close(rel, NoLock);
 	return list_make1(targets);
 }
@@ -415,11 +426,11 @@ new_body(MemoryContext cxt)
 }
 
 /*
- * body_field
+ * ld_body_field
  *		The name a column has in request bodies.
  */
-static const char *
-body_field(const LdResource *res, const LdAttr *a)
+const char *
+ld_body_field(const LdResource *res, const LdAttr *a)
 {
 	const LdColumn *col = ld_find_column(res, a->name);
 
@@ -501,7 +512,7 @@ insert_body(LdModifyState *s, TupleTableSlot *slot, const char **keys)
 		if (isnull && col && (col->flags & LDC_REQUIRED) && col->key == LDK_RUN)
 		{
 			/* a new result without run_id starts a run of this statement */
-			cJSON_AddItemToObject(body, body_field(s->res, a),
+			cJSON_AddItemToObject(body, ld_body_field(s->res, a),
 								  cJSON_CreateString(s->new_run_id));
 			continue;
 		}
@@ -518,7 +529,7 @@ insert_body(LdModifyState *s, TupleTableSlot *slot, const char **keys)
 		if (col->flags & LDC_PATH)
 			keys[col->key] = key_text(a->type.typid, v);
 		else
-			cJSON_AddItemToObject(body, body_field(s->res, a), ld_datum_to_json(a, v));
+			cJSON_AddItemToObject(body, ld_body_field(s->res, a), ld_datum_to_json(a, v));
 	}
 	return body;
 }
@@ -573,8 +584,8 @@ update_body(LdModifyState *s, TupleTableSlot *slot)
 			ereport(ERROR,
 					(errcode(ERRCODE_NOT_NULL_VIOLATION),
 					 errmsg("column \"%s\" of %s cannot be set to NULL", a->name, s->res->name),
-					 errdetail("LaunchDarkly's API has no way to clear \"%s\".", body_field(s->res, a))));
-		cJSON_AddItemToObject(body, body_field(s->res, a),
+					 errdetail("LaunchDarkly's API has no way to clear \"%s\".", ld_body_field(s->res, a))));
+		cJSON_AddItemToObject(body, ld_body_field(s->res, a),
 							  ld_datum_to_json(a, slot->tts_values[attnum - 1]));
 	}
 	return body;
