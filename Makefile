@@ -12,6 +12,7 @@ OBJS = \
 	src/ldai_fdw.o \
 	src/modify.o \
 	src/option.o \
+	src/page.o \
 	src/planner.o \
 	src/scan.o
 
@@ -33,4 +34,4 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # every object depends on the shared headers
-$(OBJS): src/ldai_fdw.h src/http.h
+$(OBJS): src/ldai_fdw.h src/http.h src/page.h

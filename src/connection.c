@@ -432,6 +432,7 @@ ld_request(LdConn *conn, const char *method, const char *path,
 			report_transport_error(method, path, &r, conn);
 		}
 		result->status = r.status;
+		strlcpy(result->content_type, r.content_type, sizeof(result->content_type));
 		result->body_len = r.body_len;
 		result->body = palloc(r.body_len + 1);
 		memcpy(result->body, r.body, r.body_len + 1);
@@ -497,5 +498,28 @@ ld_report_http_error(const char *method, const char *path,
 			 errdetail("%s", detail),
 			 (result->status == 401 || result->status == 403) ?
 			 errhint("Check the api_key option of your user mapping for this server.") : 0,
+			 errcontext("LaunchDarkly request: %s %s", method, path)));
+}
+
+/*
+ * ld_check_json
+ *		ERROR unless a successful answer with a body says it is JSON: an
+ *		HTML error page from a proxy must not be read as data.
+ */
+void
+ld_check_json(const char *method, const char *path, const LdResult *result)
+{
+	const char *ct = result->content_type;
+
+	if (result->body_len == 0)
+		return;
+	if (pg_strncasecmp(ct, "application/json", 16) == 0 ||
+		(strstr(ct, "+json") != NULL && strncmp(ct, "application/", 12) == 0))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+			 errmsg("invalid response from LaunchDarkly: Content-Type \"%s\" is not JSON",
+					ct[0] ? ct : "(none)"),
+			 errdetail("HTTP %ld, %zu bytes.", result->status, result->body_len),
 			 errcontext("LaunchDarkly request: %s %s", method, path)));
 }

@@ -52,17 +52,36 @@ free_tree(void *arg)
 cJSON *
 ld_json_parse(MemoryContext owner, const char *buf, size_t len)
 {
-	MemoryContextCallback *cb;
-	cJSON	   *tree;
+	cJSON	   *tree = cJSON_ParseWithLength(buf, len);
 
-	cb = MemoryContextAlloc(owner, sizeof(MemoryContextCallback));
-	tree = cJSON_ParseWithLength(buf, len);
-	if (tree == NULL)
-		return NULL;
+	if (tree != NULL)
+		ld_json_own(owner, tree);
+	return tree;
+}
+
+/*
+ * ld_json_own
+ *		Tie a cJSON tree to a memory context: it is freed when the context
+ *		is reset or deleted, also by the cleanup after an ERROR.
+ */
+void
+ld_json_own(MemoryContext owner, cJSON *tree)
+{
+	MemoryContextCallback *cb;
+
+	PG_TRY();
+	{
+		cb = MemoryContextAlloc(owner, sizeof(MemoryContextCallback));
+	}
+	PG_CATCH();
+	{
+		cJSON_Delete(tree);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	cb->func = free_tree;
 	cb->arg = tree;
 	MemoryContextRegisterResetCallback(owner, cb);
-	return tree;
 }
 
 /*

@@ -394,6 +394,7 @@ ldIterateDirectModify(ForeignScanState *node)
 		estate->es_processed++;
 	if (rinfo->ri_projectReturning == NULL)
 		return ExecClearTuple(slot);
+	ld_check_json("PATCH", path, &res);
 	answer = ld_json_parse(estate->es_query_cxt, res.body, res.body_len);
 	if (!cJSON_IsObject(answer))
 		ereport(ERROR,

@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "http.h"
+#include "page.h"
 
 #define LDAI_FDW_VERSION "1.0"
 
@@ -167,6 +168,7 @@ typedef enum LdNotFound
 typedef struct LdResult
 {
 	long		status;
+	char		content_type[128];
 	char	   *body;
 	size_t		body_len;
 } LdResult;
@@ -179,6 +181,8 @@ extern void ld_request(LdConn *conn, const char *method, const char *path,
 					   LdStats *stats, LdResult *result);
 extern void ld_report_http_error(const char *method, const char *path,
 								 const LdResult *result);
+extern void ld_check_json(const char *method, const char *path,
+						  const LdResult *result);
 
 /* ----------------------------------------------------------------
  * JSON -> Datum (convert.c)
@@ -236,6 +240,7 @@ typedef struct LdAttr
 
 /* in convert.c */
 extern cJSON *ld_json_parse(MemoryContext owner, const char *buf, size_t len);
+extern void ld_json_own(MemoryContext owner, cJSON *tree);
 extern char *ld_json_text(const cJSON *value);
 extern void ld_init_type(LdTypeConv *tc, Oid typid, int32 typmod);
 extern LdAttr *ld_build_attrs(Relation rel, const LdResource *res,

@@ -466,6 +466,7 @@ send_row(LdModifyState *s, ResultRelInfo *rinfo, const char *method,
 		ld_report_http_error(method, path, &res);
 	if (rinfo->ri_projectReturning == NULL || s->operation == CMD_DELETE)
 		return slot;
+	ld_check_json(method, path, &res);
 	answer = ld_json_parse(s->row_cxt, res.body, res.body_len);
 	if (!cJSON_IsObject(answer))
 		ereport(ERROR,

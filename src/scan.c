@@ -39,7 +39,13 @@ typedef struct LdPager
 	int64		offset;			/* offset of the next page */
 	int64		remaining;		/* rows still wanted, -1 = all */
 	bool		done;
+	int64		pages;			/* pages read so far */
+	char	   *last_first;		/* identity of the previous page's first item */
+	MemoryContext cxt;			/* where last_first lives */
 } LdPager;
+
+/* a series longer than this is a server that never ends */
+#define LD_MAX_PAGES 100000
 
 typedef struct LdScanState
 {
@@ -283,6 +289,9 @@ start_execution(ForeignScanState *node)
 		s->parent.offset = 0;
 		s->parent.remaining = -1;
 		s->parent.done = false;
+		s->parent.pages = 0;
+		s->parent.last_first = NULL;
+		s->parent.cxt = s->run_cxt;
 	}
 }
 
@@ -324,23 +333,30 @@ bad_response(const char *path, const char *what)
 
 /*
  * advance_pager
- *		Account for a page of n items and decide whether the series ends:
- *		no next link, totalCount reached, an empty page, or the pushed
- *		LIMIT satisfied.  Fewer items than asked is not the end.
+ *		Account for a page and decide whether the series ends: no next
+ *		link, totalCount reached, an empty page, or the pushed LIMIT
+ *		satisfied.  Fewer items than asked is not the end.  A page that
+ *		repeats the previous one, or a series without end, is an error.
  */
 static void
-advance_pager(LdPager *pg, const cJSON *root, int n)
+advance_pager(LdPager *pg, const LdpPage *page, const char *path)
 {
-	const cJSON *total = cJSON_GetObjectItemCaseSensitive(root, "totalCount");
-	const cJSON *links = cJSON_GetObjectItemCaseSensitive(root, "_links");
+	const char *id = ldp_item_identity(page->first);
 
-	pg->offset += n;
+	if (page->nitems > 0 && id != NULL && pg->last_first != NULL &&
+		strcmp(id, pg->last_first) == 0)
+		bad_response(path, "the same page came back twice (the server ignores offset)");
+	if (++pg->pages > LD_MAX_PAGES)
+		bad_response(path, "more than " CppAsString2(LD_MAX_PAGES) " pages in one series");
+	if (pg->last_first)
+		pfree(pg->last_first);
+	pg->last_first = id ? MemoryContextStrdup(pg->cxt, id) : NULL;
+	pg->offset += page->nitems;
 	if (pg->remaining > 0)
-		pg->remaining = Max(0, pg->remaining - n);
-	if (!pg->paged || n == 0 || pg->remaining == 0 ||
-		(cJSON_IsNumber(total) && pg->offset >= (int64) total->valuedouble) ||
-		(cJSON_IsObject(links) &&
-		 cJSON_GetObjectItemCaseSensitive(links, "next") == NULL))
+		pg->remaining = Max(0, pg->remaining - page->nitems);
+	if (!pg->paged || page->nitems == 0 || pg->remaining == 0 ||
+		(page->total >= 0 && pg->offset >= page->total) ||
+		(page->has_links && !page->has_next))
 		pg->done = true;
 }
 
@@ -357,8 +373,8 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 	MemoryContext old;
 	LdResult	res;
 	char	   *path;
-	cJSON	   *root;
-	cJSON	   *items;
+	LdpPage		page;
+	LdpStatus	status;
 	int64		limit = s->opts.page_size;
 
 	if (pg->done || pg->remaining == 0)
@@ -380,20 +396,17 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 		not_found(s, path);
 	if (res.status < 200 || res.status > 299)
 		ld_report_http_error("GET", path, &res);
-	root = ld_json_parse(cxt, res.body, res.body_len);
-	if (!cJSON_IsObject(root))
-		bad_response(path, root ? "expected a JSON object" : "malformed JSON");
+	ld_check_json("GET", path, &res);
+	status = ldp_parse(res.body, res.body_len, shape == LD_SHAPE_ITEM, &page);
+	if (status != LDP_OK)
+		bad_response(path, ldp_status_text(status));
+	ld_json_own(cxt, page.root);
 	MemoryContextSwitchTo(old);
 	if (shape == LD_SHAPE_ITEM)
-	{
 		pg->done = true;
-		return root;
-	}
-	items = cJSON_GetObjectItemCaseSensitive(root, "items");
-	if (!cJSON_IsArray(items))
-		bad_response(path, "no \"items\" array in a list response");
-	advance_pager(pg, root, cJSON_GetArraySize(items));
-	return items->child;
+	else
+		advance_pager(pg, &page, path);
+	return page.first;
 }
 
 /*
@@ -492,6 +505,9 @@ next_series(LdScanState *s)
 	s->child.offset = s->has_limit ? s->offset : 0;
 	s->child.remaining = s->has_limit ? s->limit : -1;
 	s->child.done = false;
+	s->child.pages = 0;
+	s->child.last_first = NULL;
+	s->child.cxt = s->run_cxt;
 	s->item = s->row = NULL;
 	return true;
 }

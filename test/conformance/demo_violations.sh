@@ -31,7 +31,7 @@ esac
 
 # wait for the relay to have validated the three exchanges, then take them out of the main file
 for _ in $(seq 1 100); do
-  [ "$(grep -c . "$CONF_WORK/exchanges.jsonl" 2>/dev/null)" -ge 3 ] && break
+  [ "$(cat "$CONF_WORK/exchanges.jsonl" 2>/dev/null | grep -c .)" -ge 3 ] && break
   sleep 0.1
 done
 mv "$CONF_WORK/exchanges.jsonl" "$CONF_WORK/demo-exchanges.jsonl" 2>/dev/null
