@@ -18,12 +18,12 @@ case "${1:-}" in
   "") ;;
   *) echo "usage: $0 [--no-build]" >&2; exit 2 ;;
 esac
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 repo=$(pwd)
 conf="$repo/test/conformance"
 spec="$repo/test/standin/openapi-subset.json"
-started=$(date +%s.%N)
-elapsed() { printf '%.1fs' "$(echo "$(date +%s.%N) - $started" | bc)"; }
+started=$EPOCHREALTIME
+elapsed() { awk -v s="$started" -v n="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", n - s }'; }
 verdict() { echo "conformance: $1 requests validated, $2 violations"; }
 
 work=$(mktemp -d /tmp/ldai_conformance.XXXXXX)
@@ -48,7 +48,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# 1. node and Prism (npm ci only when the lock file changed since the last install)
+# 1. PostgreSQL and the build tools (as for scripts/test.sh), node and Prism (npm ci only when the
+#    lock file changed since the last install)
+bash scripts/deps.sh || { echo "cannot install the dependencies"; verdict 0 1; exit 1; }
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "installing nodejs and npm"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; } >"$work/apt.log" 2>&1 \

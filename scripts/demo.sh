@@ -8,5 +8,7 @@ bash scripts/deps.sh
 make -s >/dev/null
 make -s install >/dev/null
 source scripts/standin.sh
-trap standin_stop EXIT
-pg_virtualenv -v 15 psql -X -q -f scripts/demo.sql
+source scripts/pgcluster.sh
+trap 'cluster_stop; standin_stop' EXIT
+cluster_start
+psql -X -q -f scripts/demo.sql

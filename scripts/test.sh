@@ -21,11 +21,14 @@ else
   failed=$((failed + 1)); echo "not ok - stand-in self-test"; echo "$out" | tail -20
 fi
 
-# 2. pg_regress against the stand-in
+# 2. pg_regress against the stand-in, on a private throwaway cluster whose
+#    log records everything (debug5), so it can be searched for the key below
 source scripts/standin.sh
-trap standin_stop EXIT
+source scripts/pgcluster.sh
+trap 'cluster_stop; standin_stop' EXIT
+cluster_start log_min_messages=debug5 || { echo "0 passed, 1 failed"; exit 1; }
 rm -rf results regression.diffs regression.out
-pg_virtualenv -v 15 make -s installcheck > regress.log 2>&1
+make -s installcheck > regress.log 2>&1
 cat regress.log | grep -E '^(ok|not ok|test| +[a-z_]+ +\.\.\.)|^\s*\d' || true
 grep -E '^(not )?ok|\.\.\. (ok|FAILED)' regress.log >/dev/null || cat regress.log | tail -30
 ok=$(grep -cE '^ok |\.\.\. ok' regress.log || true)
@@ -33,6 +36,14 @@ bad=$(grep -cE '^not ok |\.\.\. FAILED' regress.log || true)
 passed=$((passed + ok)); failed=$((failed + bad))
 if [ -f regression.diffs ]; then head -200 regression.diffs; fi
 if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); tail -30 regress.log; fi
+
+# 3. the api_key never shows: not in any test output, the server log at
+#    debug5, or the stand-in's log
+if grep -rlF -- "$LDAI_TEST_API_KEY" results regress.log "$LDAI_PG_LOG" "$_standin_dir" expected sql 2>/dev/null; then
+  failed=$((failed + 1)); echo "not ok - secrets: the api_key appears in the files above"
+else
+  passed=$((passed + 1)); echo "ok - secrets: api_key absent from test output and logs ($(wc -l < "$LDAI_PG_LOG") log lines at debug5)"
+fi
 rm -f regress.log
 
 echo "$passed passed, $failed failed"
