@@ -85,6 +85,7 @@ for _ in $(seq 1 100); do [ -s "$work/relay.port" ] && break; sleep 0.1; done
 if [ ! -s "$work/relay.port" ]; then cat "$work/relay.log"; echo "relay did not start"; verdict 0 1; exit 1; fi
 RELAY_URL="http://127.0.0.1:$(cat "$work/relay.port")"
 
+: >"$work/prism.log"
 "$conf/node_modules/.bin/prism" proxy "$spec" "http://127.0.0.1:$(cat "$work/replay.port")" \
   --host 127.0.0.1 --port 0 >"$work/prism.log" 2>&1 &
 prism_pid=$!
@@ -105,14 +106,19 @@ demo_ok=1
 RELAY_URL=$RELAY_URL STANDIN_URL=$STANDIN_URL CONF_WORK=$work bash "$conf/demo_violations.sh" || demo_ok=0
 prism_offset=$(stat -c %s "$work/prism.log")
 
-# 6. the regression suite through the relay; control calls (/_test/...) go to the stand-in
+# 6. the regression suite through the relay; control calls (/_test/...) go to the stand-in.
+#    pg_regress writes to $work/regress (results/, regression.diffs), not to the shared results/.
 export LDAI_STANDIN_URL=$RELAY_URL LDAI_STANDIN_CONTROL_URL=$STANDIN_URL
-rm -rf results regression.diffs regression.out
-pg_virtualenv -v 15 make -s installcheck >"$work/regress.log" 2>&1
+mkdir -p "$work/regress"
+pg_virtualenv -v 15 make -s installcheck EXTRA_REGRESS_OPTS="--outputdir=$work/regress" >"$work/regress.log" 2>&1
+regress_rc=$?
 ok=$(grep -cE '^ok |\.\.\. ok' "$work/regress.log" || true)
 bad=$(grep -cE '^not ok |\.\.\. FAILED' "$work/regress.log" || true)
 grep -E '^(not )?ok |\.\.\. (ok|FAILED)' "$work/regress.log" | sed 's/^/  /'
-if [ -f regression.diffs ]; then head -100 regression.diffs; fi
+if [ -f "$work/regress/regression.diffs" ]; then head -100 "$work/regress/regression.diffs"; fi
+if [ "$regress_rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+  tail -30 "$work/regress.log"; echo "pg_regress exited with status $regress_rc"; bad=1
+fi
 if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then tail -30 "$work/regress.log"; bad=1; fi
 echo "pg_regress through the relay: $ok passed, $bad failed ($(elapsed))"
 

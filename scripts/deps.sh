@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libcurl4-openssl-dev
-      libcjson-dev python3 curl make gcc ca-certificates)
+      libcjson-dev python3 curl make gcc ca-certificates openssl)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -25,7 +25,15 @@ fi
 #    log records everything (debug5), so it can be searched for the key below
 source scripts/standin.sh
 source scripts/pgcluster.sh
-trap 'cluster_stop; standin_stop' EXIT
+# a second stand-in serving https with a private test CA (sql/tls.sql)
+tls_dir=$(mktemp -d /tmp/ldai_tls.XXXXXX)
+bash scripts/tls_certs.sh "$tls_dir"
+python3 test/standin/ld_standin.py --port 0 --port-file "$tls_dir/port" --api-key "$LDAI_TEST_API_KEY" \
+  --tls-cert "$tls_dir/server.pem" --tls-key "$tls_dir/server.key" --max-lifetime 3600 >"$tls_dir/log" 2>&1 &
+tls_pid=$!
+for _ in $(seq 1 100); do [ -s "$tls_dir/port" ] && break; sleep 0.1; done
+export LDAI_STANDIN_TLS_PORT=$(cat "$tls_dir/port") LDAI_TEST_CA="$tls_dir/ca.pem"
+trap 'cluster_stop; standin_stop; kill $tls_pid 2>/dev/null; rm -rf "$tls_dir"' EXIT
 cluster_start log_min_messages=debug5 || { echo "0 passed, 1 failed"; exit 1; }
 rm -rf results regression.diffs regression.out
 make -s installcheck > regress.log 2>&1

@@ -33,9 +33,7 @@ SELECT key FROM ld.ai_configs;
 ALTER SERVER ld OPTIONS (DROP max_retries);
 
 -- from another session: the wait event while stalled, and pg_cancel_backend
-CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT dblink_connect('bg', format('dbname=%s host=%s port=%s', current_database(),
-       split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port')));
+SELECT bg_connect('bg');
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/agent-optimizations", "stall_ms": 20000, "times": 1}');
 SELECT dblink_send_query('bg', 'SELECT key FROM ld.agent_optimizations /* stalled */');
 DO $$

@@ -69,6 +69,46 @@ BEGIN
   END LOOP;
 END $$;
 
+-- sqlstate_of(statement): the SQLSTATE it fails with ('no error' if none)
+CREATE FUNCTION sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE q;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE;
+END $$;
+-- elapsed_ms(statement): how long it took, whether or not it failed
+CREATE FUNCTION elapsed_ms(q text) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz := clock_timestamp();
+BEGIN
+  BEGIN
+    EXECUTE q;
+  EXCEPTION WHEN OTHERS THEN
+    NULL;
+  END;
+  RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END $$;
+-- bg_connect(): a second session (dblink) for cancel/terminate tests
+CREATE EXTENSION IF NOT EXISTS dblink;
+CREATE FUNCTION bg_connect(name text) RETURNS text LANGUAGE sql AS $$
+  SELECT dblink_connect(name, format('dbname=%s host=%s port=%s', current_database(),
+         split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port')))
+$$;
+-- wait_for_wait_event(marker): until the session running a query with that
+-- comment waits on LaunchDarkly (at most 2 s); returns its pid
+CREATE FUNCTION wait_for_wait_event(marker text) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE p int;
+BEGIN
+  FOR i IN 1..100 LOOP
+    SELECT pid INTO p FROM pg_stat_activity
+     WHERE query LIKE '%' || marker || '%' AND pid <> pg_backend_pid()
+       AND wait_event_type = 'Extension';
+    EXIT WHEN p IS NOT NULL;
+    PERFORM pg_sleep(0.02);
+  END LOOP;
+  RETURN p;
+END $$;
+
 -- the tables IMPORT created
 SELECT c.relname, ftoptions
   FROM pg_foreign_table ft JOIN pg_class c ON c.oid = ft.ftrelid

@@ -130,13 +130,6 @@ UPDATE ld.agent_optimization_latest_results SET status = 'PASSED';
 SELECT count(*) AS requests_other_than_get FROM ld_requests() WHERE method <> 'GET';
 
 -- API errors: 409 (duplicate key) -> 23505, 400 -> 22023, with status, code, message, request
-CREATE FUNCTION sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE q;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE;
-END $$;
 INSERT INTO ld.ai_configs (key, name) VALUES ('ticket-summarizer', 'duplicate');
 SELECT sqlstate_of($$INSERT INTO ld.ai_configs (key, name) VALUES ('ticket-summarizer', 'duplicate')$$);
 INSERT INTO ld.ai_configs (key, name, maintainer_id) VALUES ('new-one', 'bad maintainer', 'nobody');

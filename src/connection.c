@@ -177,7 +177,8 @@ ld_get_connection(UserMapping *user, const LdOptions *opts)
 	config.user_agent = "ldai_fdw/" LDAI_FDW_VERSION;
 	config.connect_timeout_ms = opts->connect_timeout_ms;
 	config.timeout_ms = opts->timeout_ms;
-	config.max_body_bytes = (size_t) 256 * 1024 * 1024;
+	config.max_body_bytes = (size_t) opts->max_response_bytes;
+	config.ca_file = opts->ca_file;
 	if (entry->client == NULL)
 	{
 		char	   *key = mapping_api_key(user);
@@ -298,6 +299,43 @@ retry_delay_ms(const LdhResponse *r, int attempt)
 	return base - base / 4 + (long) (random() % (base / 2 + 1));
 }
 
+/* the longest wait between retries we accept from a server */
+#define LD_MAX_RETRY_WAIT_MS 60000
+
+/*
+ * check_wait_fits
+ *		Before sleeping for a retry: if the wait the server asks for does
+ *		not fit in what is left of statement_timeout (or is absurdly long),
+ *		fail at once and say how long to wait, rather than sleep in vain.
+ */
+static void
+check_wait_fits(const char *method, const char *path, long delay, long status)
+{
+	long		left = LD_MAX_RETRY_WAIT_MS;
+	bool		timeout = false;
+
+	if (get_timeout_active(STATEMENT_TIMEOUT))
+	{
+		long		stmt_left = (long) ((get_timeout_finish_time(STATEMENT_TIMEOUT) -
+										 GetCurrentTimestamp()) / 1000);
+
+		if (stmt_left < left)
+		{
+			left = stmt_left;
+			timeout = true;
+		}
+	}
+	if (delay < left)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("LaunchDarkly asked to wait %ld ms before a retry (HTTP %ld)", delay, status),
+			 timeout ? errdetail("That is more than what is left of statement_timeout.") :
+			 errdetail("Waits longer than %d ms are not made.", LD_MAX_RETRY_WAIT_MS),
+			 errhint("Try again in %ld seconds.", (delay + 999) / 1000),
+			 errcontext("LaunchDarkly request: %s %s", method, path)));
+}
+
 /*
  * is_retryable
  *		Whether a failed attempt may be repeated.  A GET is safe to repeat;
@@ -354,6 +392,12 @@ report_transport_error(const char *method, const char *path,
 			(errcode(code),
 			 errmsg("%s", what),
 			 errdetail("%s (server %s).", r->error, conn->base_url),
+			 r->outcome == LDH_TOO_LARGE ?
+			 errhint("Raise the server option max_response_bytes, or lower page_size.") :
+			 r->outcome == LDH_TLS_FAILED ?
+			 errhint("For a private CA, set the server option ca_file.") :
+			 r->outcome == LDH_TIMED_OUT ?
+			 errhint("The server options timeout_ms and connect_timeout_ms set the limits.") : 0,
 			 errcontext("LaunchDarkly request: %s %s", method, path)));
 }
 
@@ -420,6 +464,7 @@ ld_request(LdConn *conn, const char *method, const char *path,
 			long		delay = retry_delay_ms(&r, attempt);
 
 			ldh_release(conn->client, t);
+			check_wait_fits(method, path, delay, r.status);
 			elog(DEBUG1, "ldai_fdw: retrying %s %s in %ld ms (attempt %d)",
 				 method, path, delay, attempt + 1);
 			stats->retries++;
@@ -497,7 +542,9 @@ ld_report_http_error(const char *method, const char *path,
 					result->status, method, path),
 			 errdetail("%s", detail),
 			 (result->status == 401 || result->status == 403) ?
-			 errhint("Check the api_key option of your user mapping for this server.") : 0,
+			 errhint("Check the api_key option of your user mapping for this server.") :
+			 result->status == 429 ?
+			 errhint("LaunchDarkly is rate limiting; retry later, or raise max_retries.") : 0,
 			 errcontext("LaunchDarkly request: %s %s", method, path)));
 }
 

@@ -133,6 +133,8 @@ typedef struct LdOptions
 	int			timeout_ms;
 	int			connect_timeout_ms;
 	int			max_retries;
+	int			max_response_bytes;
+	char	   *ca_file;
 	char	   *resource;
 	char	   *optimization_key;
 } LdOptions;

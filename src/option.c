@@ -19,13 +19,16 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include <unistd.h>
+
 /* how an option's value is checked */
 typedef enum LdOptKind
 {
 	LDO_TEXT,					/* any non-empty text */
 	LDO_URL,					/* http(s)://host[:port] */
 	LDO_INT,					/* integer within [min, max] */
-	LDO_RESOURCE				/* a resource name of the catalog */
+	LDO_RESOURCE,				/* a resource name of the catalog */
+	LDO_FILE					/* a readable file; superuser only */
 } LdOptKind;
 
 typedef struct LdOptionDef
@@ -44,6 +47,8 @@ static const LdOptionDef option_defs[] = {
 	{"timeout_ms", ForeignServerRelationId, LDO_INT, 1, 3600000},
 	{"connect_timeout_ms", ForeignServerRelationId, LDO_INT, 1, 3600000},
 	{"max_retries", ForeignServerRelationId, LDO_INT, 0, 10},
+	{"max_response_bytes", ForeignServerRelationId, LDO_INT, 1024, 1073741823},
+	{"ca_file", ForeignServerRelationId, LDO_FILE},
 	{"api_key", UserMappingRelationId, LDO_TEXT},
 	{"resource", ForeignTableRelationId, LDO_RESOURCE},
 	{"project_key", ForeignTableRelationId, LDO_TEXT},
@@ -184,6 +189,19 @@ check_value(const LdOptionDef *def, DefElem *d)
 					 errhint("Valid values are integers from %d to %d.",
 							 def->min, def->max)));
 	}
+	else if (def->kind == LDO_FILE)
+	{
+		/* the file decides which servers are trusted with the key */
+		if (!superuser())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("only superuser can set option \"%s\"", def->name)));
+		if (!is_absolute_path(val) || access(val, R_OK) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("invalid value for option \"%s\": \"%s\"", def->name, val),
+					 errdetail("It must be the absolute path of a PEM file the server can read.")));
+	}
 	else if (def->kind == LDO_RESOURCE && ld_find_resource(val) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -254,6 +272,10 @@ apply_option(LdOptions *opts, DefElem *d)
 		opts->connect_timeout_ms = atoi(v);
 	else if (strcmp(n, "max_retries") == 0)
 		opts->max_retries = atoi(v);
+	else if (strcmp(n, "max_response_bytes") == 0)
+		opts->max_response_bytes = atoi(v);
+	else if (strcmp(n, "ca_file") == 0)
+		opts->ca_file = v;
 	else if (strcmp(n, "resource") == 0)
 		opts->resource = v;
 	else if (strcmp(n, "optimization_key") == 0)
@@ -275,6 +297,7 @@ ld_server_options(ForeignServer *server, LdOptions *opts)
 	opts->timeout_ms = 30000;
 	opts->connect_timeout_ms = 10000;
 	opts->max_retries = 3;
+	opts->max_response_bytes = 64 * 1024 * 1024;
 	foreach(lc, server->options)
 		apply_option(opts, (DefElem *) lfirst(lc));
 }

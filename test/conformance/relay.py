@@ -102,6 +102,7 @@ class Parser:
         self.mode = None            # "length", "chunked" or "close"
         self.left = 0               # bytes left of the body (length) or of the current chunk
         self.chunk_state = "size"   # size, data, crlf, trailer
+        self.broken = False         # set by the relay when parsing failed; the bytes still flow
 
     def feed(self, data):
         """Consume data."""
@@ -283,6 +284,20 @@ class Connection:
             ex.response = msg
             self.relay.done(ex)
 
+    def parse(self, parser, data):
+        """Feed the parser; a parser failure must never disturb the bytes being relayed."""
+        if parser.broken:
+            return
+        try:
+            parser.feed(data)
+        except Exception as err:                # pylint: disable=broad-except
+            parser.broken = True
+            sys.stderr.write("relay: connection %d: cannot parse HTTP any more: %r\n" % (self.id, err))
+            self.relay.done({"seq": next(SEQ), "conn": self.id, "upstream_port": self.upstream_port,
+                             "control": False, "method": "?", "target": "?", "path": "?", "query": "",
+                             "status": None, "violations": [], "prism_status": None, "prism_error": None,
+                             "incomplete": "the relay could not parse this connection's HTTP: %r" % (err,)})
+
     def pump(self, src, dst, parser, from_client):
         """Copy src to dst until EOF or an error; parse a copy (requests before forwarding them)."""
         try:
@@ -291,11 +306,11 @@ class Connection:
                 if not data:
                     break
                 if from_client:
-                    parser.feed(data)
+                    self.parse(parser, data)
                     dst.sendall(data)
                 else:
                     dst.sendall(data)
-                    parser.feed(data)
+                    self.parse(parser, data)
         except OSError:
             for s in (src, dst):
                 try:
@@ -450,6 +465,10 @@ class Relay:
             ex = self.queue.get()
             if ex is None:
                 return
+            if isinstance(ex, dict):                # a finding of the relay itself
+                with open(self.out, "a", encoding="utf-8") as out:
+                    out.write(json.dumps(ex, sort_keys=True) + "\n")
+                continue
             try:
                 if not ex.control:
                     self.validate(ex)

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import sys
 import threading
 import uuid
@@ -1303,6 +1304,8 @@ def parse_args(argv):
     parser.add_argument("--check-responses", action="store_true",
                         help="validate every API response against the spec; violations become 500s")
     parser.add_argument("--journal", help="append every request-log entry here as a JSON line, never cleared")
+    parser.add_argument("--tls-cert", help="serve https with this PEM certificate chain (needs --tls-key)")
+    parser.add_argument("--tls-key", help="the PEM private key of --tls-cert")
     args = parser.parse_args(argv)
     args.api_key = args.api_key or os.environ.get("LDAI_STANDIN_API_KEY")
     if not args.api_key:
@@ -1342,6 +1345,11 @@ def main(argv=None):
     server = StandinServer((args.host, args.port), store, args.api_key, args.verbose, args.check_responses,
                            journal)
     port = server.server_address[1]
+    if args.tls_cert:
+        # https for the TLS tests; each handshake happens in its handler thread
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     for sig in (signal.SIGTERM, signal.SIGINT):
         # Set STOP from another thread: Event.set inside a handler could deadlock with Event.wait.
         signal.signal(sig, lambda *_: threading.Thread(target=STOP.set).start())

@@ -1,0 +1,127 @@
+-- What happens when LaunchDarkly misbehaves: each fault of the stand-in's
+-- hooks, retried or failing with a clear error and the stated SQLSTATE; the
+-- session keeps working.
+SELECT ld_reset();
+
+-- malformed JSON: an error naming the request (not retried)
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "malformed": true}');
+SELECT key FROM ld.ai_configs;
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "malformed": true}');
+SELECT sqlstate_of('SELECT key FROM ld.ai_configs');
+-- JSON that is not an object, a list without items
+SELECT ld_ctl('/_test/faults', '[{"method": "GET", "path": "/ai-configs", "status": 200, "body": "[1, 2]"},
+                                 {"method": "GET", "path": "/agent-optimizations", "status": 200, "body": "{\"totalCount\": 1}"}]');
+SELECT key FROM ld.ai_configs;
+SELECT key FROM ld.agent_optimizations;
+-- not JSON at all (an HTML error page with status 200)
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "status": 200, "content_type": "text/html", "body": "<html>maintenance</html>"}');
+SELECT key FROM ld.ai_configs;
+-- a truncated body is a transport failure: a GET is retried, and succeeds
+SELECT ld_clear_log();
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "truncate": true}');
+SELECT count(*) FROM ld.ai_configs;
+SELECT query, status FROM ld_requests();
+-- ... and fails with 08006 when it keeps happening
+ALTER SERVER ld OPTIONS (ADD max_retries '1');
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "truncate": true, "times": 2}');
+\set VERBOSITY terse
+SELECT key FROM ld.ai_configs;
+\set VERBOSITY default
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "truncate": true, "times": 2}');
+SELECT sqlstate_of('SELECT key FROM ld.ai_configs');
+-- a body over max_response_bytes: 54000, with a hint
+ALTER SERVER ld OPTIONS (ADD max_response_bytes '2048');
+SELECT key FROM ld.agent_optimizations;
+SELECT sqlstate_of('SELECT key FROM ld.agent_optimizations');
+ALTER SERVER ld OPTIONS (DROP max_response_bytes);
+-- a server that ignores offset and sends the same page forever
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "status": 200, "times": 3,
+  "body": "{\"items\": [{\"key\": \"same\", \"name\": \"Same\"}], \"_links\": {\"self\": {}, \"next\": {}}}"}');
+SELECT key FROM ld.ai_configs;
+SELECT ld_ctl('/_test/faults', '{"method": "DELETE"}', 'DELETE');
+-- wrong JSON types for a column
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "status": 200,
+  "body": "{\"items\": [{\"key\": \"k\", \"name\": \"n\", \"version\": \"seven\"}], \"totalCount\": 1}"}');
+SELECT key, version FROM ld.ai_configs;
+
+-- HTTP errors -> SQLSTATE (retryable ones after max_retries = 1)
+SELECT ld_ctl('/_test/faults', '[{"method": "GET", "path": "/ai-configs", "status": 403, "times": 1},
+  {"method": "GET", "path": "/agent-optimizations", "status": 429, "headers": {"Retry-After": "0"}, "times": 2},
+  {"method": "GET", "path": "/runs", "status": 503, "times": 2},
+  {"method": "GET", "path": "/all-results", "status": 500, "times": 1}]');
+SELECT key FROM ld.ai_configs;
+SELECT key FROM ld.agent_optimizations;
+SELECT count(*) FROM ld.agent_optimization_runs WHERE optimization_key = 'code-review-bot';
+SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'code-review-bot';
+SELECT ld_ctl('/_test/faults', '[{"method": "GET", "path": "/ai-configs", "status": 401, "times": 1},
+  {"method": "GET", "path": "/ai-configs", "status": 403, "times": 1},
+  {"method": "GET", "path": "/ai-configs", "status": 400, "times": 1},
+  {"method": "GET", "path": "/agent-optimizations", "status": 429, "headers": {"Retry-After": "0"}, "times": 2},
+  {"method": "GET", "path": "/runs", "status": 503, "times": 2},
+  {"method": "GET", "path": "/all-results", "status": 500, "times": 1}]');
+SELECT sqlstate_of('SELECT key FROM ld.ai_configs') AS "401",
+       sqlstate_of('SELECT key FROM ld.ai_configs') AS "403",
+       sqlstate_of('SELECT key FROM ld.ai_configs') AS "400",
+       sqlstate_of('SELECT key FROM ld.agent_optimizations') AS "429",
+       sqlstate_of($$SELECT 1 FROM ld.agent_optimization_runs WHERE optimization_key = 'code-review-bot'$$) AS "503",
+       sqlstate_of($$SELECT 1 FROM ld.agent_optimization_results WHERE optimization_key = 'code-review-bot'$$) AS "500";
+-- 400/401/403/404/409 are never retried
+SELECT ld_clear_log();
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "status": 400, "times": 5}');
+SELECT sqlstate_of('SELECT key FROM ld.ai_configs');
+SELECT count(*) AS requests FROM ld_requests();
+SELECT ld_ctl('/_test/faults', '{"method": "DELETE"}', 'DELETE');
+ALTER SERVER ld OPTIONS (DROP max_retries);
+
+-- a 429 with Retry-After: 1 succeeds after at least a second
+SELECT ld_clear_log();
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "status": 429, "headers": {"Retry-After": "1"}}');
+SELECT elapsed_ms('SELECT * FROM ld.ai_configs') BETWEEN 1000 AND 5000 AS waited_about_a_second;
+SELECT status FROM ld_requests();
+-- X-Ratelimit-Reset (epoch ms) is honoured too
+SELECT ld_ctl('/_test/faults', format('{"method": "GET", "path": "/ai-configs", "status": 429, "headers": {"X-Ratelimit-Reset": "%s"}}',
+              (extract(epoch FROM clock_timestamp()) * 1000)::bigint + 700));
+SELECT elapsed_ms('SELECT * FROM ld.ai_configs') BETWEEN 400 AND 5000 AS waited_until_reset;
+-- a wait that cannot fit in statement_timeout fails at once, saying how long to wait
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "status": 429, "headers": {"Retry-After": "30"}}');
+SET statement_timeout = '5s';
+SELECT key FROM ld.ai_configs;
+RESET statement_timeout;
+
+-- writes are retried only when the server surely did not act
+SELECT ld_clear_log();
+SELECT ld_ctl('/_test/faults', '{"method": "POST", "path": "/ai-configs", "status": 500}');
+INSERT INTO ld.ai_configs (key, name) VALUES ('after-500', 'x');
+SELECT ld_ctl('/_test/faults', '{"method": "POST", "path": "/ai-configs", "status": 429, "headers": {"Retry-After": "0"}}');
+INSERT INTO ld.ai_configs (key, name) VALUES ('after-429', 'y') RETURNING key;
+SELECT method, path, body, status FROM ld_requests();
+DELETE FROM ld.ai_configs WHERE key = 'after-429';
+
+-- cancel everywhere: a write that stalls, a backoff sleep, a terminate
+SELECT ld_ctl('/_test/faults', '{"method": "POST", "path": "/ai-configs", "stall_ms": 20000}');
+SET statement_timeout = '300ms';
+DO $$
+DECLARE t0 timestamptz := clock_timestamp();
+BEGIN
+  INSERT INTO ld.ai_configs (key, name) VALUES ('stalled', 'z');
+EXCEPTION WHEN query_canceled THEN
+  RAISE NOTICE 'write canceled (SQLSTATE %) within a second: %', SQLSTATE, clock_timestamp() - t0 < interval '1 second';
+END $$;
+RESET statement_timeout;
+SELECT bg_connect('bg2');
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "status": 429, "headers": {"Retry-After": "20"}}');
+SELECT dblink_send_query('bg2', 'SELECT key FROM ld.ai_configs /* backoff */');
+SELECT wait_for_wait_event('/* backoff */') IS NOT NULL AS sleeping_in_backoff;
+CREATE TEMP TABLE t1 AS SELECT clock_timestamp() AS t;
+SELECT pg_cancel_backend(wait_for_wait_event('/* backoff */'));
+SELECT * FROM dblink_get_result('bg2', false) AS r(key text);
+SELECT * FROM dblink_get_result('bg2', false) AS r(key text);
+SELECT clock_timestamp() - t < interval '1 second' AS backoff_canceled_fast FROM t1;
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "stall_ms": 20000}');
+SELECT dblink_send_query('bg2', 'SELECT key FROM ld.ai_configs /* terminate me */');
+SELECT wait_for_wait_event('/* terminate me */') AS victim \gset
+SELECT pg_terminate_backend(:victim, 5000) AS terminated;
+SELECT count(*) AS still_there FROM pg_stat_activity WHERE pid = :victim;
+SELECT dblink_disconnect('bg2');
+-- and this session still works
+SELECT key FROM ld.ai_configs ORDER BY key;
