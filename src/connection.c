@@ -42,6 +42,7 @@ struct LdConn
 	char	   *api_key;		/* in TopMemoryContext; never printed */
 	char	   *base_url;
 	int			max_retries;
+	size_t		max_body;		/* max_response_bytes */
 	bool		invalidated;
 	uint32		server_hash;
 	uint32		mapping_hash;
@@ -198,6 +199,7 @@ ld_get_connection(UserMapping *user, const LdOptions *opts)
 	else
 		ldh_client_configure(entry->client, &config);
 	entry->max_retries = opts->max_retries;
+	entry->max_body = config.max_body_bytes;
 	return entry;
 }
 
@@ -391,7 +393,10 @@ report_transport_error(const char *method, const char *path,
 	ereport(ERROR,
 			(errcode(code),
 			 errmsg("%s", what),
-			 errdetail("%s (server %s).", r->error, conn->base_url),
+			 r->outcome == LDH_TOO_LARGE ?
+			 errdetail("The body is larger than max_response_bytes (%zu bytes).",
+					   conn->max_body) :
+			 errdetail("%s.", r->error),
 			 r->outcome == LDH_TOO_LARGE ?
 			 errhint("Raise the server option max_response_bytes, or lower page_size.") :
 			 r->outcome == LDH_TLS_FAILED ?
