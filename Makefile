@@ -35,3 +35,7 @@ include $(PGXS)
 
 # every object depends on the shared headers
 $(OBJS): src/ldai_fdw.h src/http.h src/page.h
+
+# the regression test list, for scripts that run a subset (conformance.sh)
+print-regress:
+	@echo $(REGRESS)

@@ -37,6 +37,7 @@ stop_pid() {  # stop_pid PID: SIGTERM, wait up to 60 s, then SIGKILL
   wait "$pid" 2>/dev/null || true
 }
 cleanup() {
+  type cluster_stop >/dev/null 2>&1 && cluster_stop
   stop_pid "$relay_pid"; relay_pid=""
   stop_pid "$prism_pid"; prism_pid=""
   if [ -n "$standin_up" ]; then standin_stop; standin_up=""; fi
@@ -109,9 +110,14 @@ prism_offset=$(stat -c %s "$work/prism.log")
 # 6. the regression suite through the relay; control calls (/_test/...) go to the stand-in.
 #    pg_regress writes to $work/regress (results/, regression.diffs), not to the shared results/.
 export LDAI_STANDIN_URL=$RELAY_URL LDAI_STANDIN_CONTROL_URL=$STANDIN_URL
+#    tls.sql talks https to a second stand-in the relay cannot see into: it is left out here.
 mkdir -p "$work/regress"
-pg_virtualenv -v 15 make -s installcheck EXTRA_REGRESS_OPTS="--outputdir=$work/regress" >"$work/regress.log" 2>&1
+source scripts/pgcluster.sh
+cluster_start || { echo "cannot start PostgreSQL"; verdict 0 1; exit 1; }
+tests=$(make -s -f Makefile print-regress 2>/dev/null | tr ' ' '\n' | grep -vx tls | tr '\n' ' ')
+make -s installcheck REGRESS="$tests" EXTRA_REGRESS_OPTS="--outputdir=$work/regress" >"$work/regress.log" 2>&1
 regress_rc=$?
+cluster_stop
 ok=$(grep -cE '^ok |\.\.\. ok' "$work/regress.log" || true)
 bad=$(grep -cE '^not ok |\.\.\. FAILED' "$work/regress.log" || true)
 grep -E '^(not )?ok |\.\.\. (ok|FAILED)' "$work/regress.log" | sed 's/^/  /'

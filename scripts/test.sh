@@ -54,5 +54,21 @@ else
 fi
 rm -f regress.log
 
+# 4. conformance: the suite again, every request and response validated
+#    against LaunchDarkly's OpenAPI spec by Prism (scripts/conformance.sh)
+cluster_stop; standin_stop
+if out=$(bash scripts/conformance.sh --no-build 2>&1); then
+  passed=$((passed + 1)); echo "ok - $(tail -1 <<<"$out")"
+else
+  failed=$((failed + 1)); echo "not ok - conformance"; tail -40 <<<"$out"
+fi
+
+# 5. fuzzing the PostgreSQL-free layers (page parsing, response headers)
+if out=$(bash scripts/fuzz.sh "${LDAI_FUZZ_SECONDS:-30}" 2>&1); then
+  passed=$((passed + 1)); echo "ok - $(tail -1 <<<"$out")"
+else
+  failed=$((failed + 1)); echo "not ok - fuzzing"; tail -40 <<<"$out"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

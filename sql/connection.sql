@@ -36,14 +36,7 @@ ALTER SERVER ld OPTIONS (DROP max_retries);
 SELECT bg_connect('bg');
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/agent-optimizations", "stall_ms": 20000, "times": 1}');
 SELECT dblink_send_query('bg', 'SELECT key FROM ld.agent_optimizations /* stalled */');
-DO $$
-BEGIN
-  FOR i IN 1..100 LOOP
-    EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity
-                       WHERE query LIKE '%/* stalled */' AND wait_event_type = 'Extension');
-    PERFORM pg_sleep(0.02);
-  END LOOP;
-END $$;
+SELECT wait_for_wait_event('/* stalled */') IS NOT NULL AS waiting;
 SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE query LIKE '%/* stalled */';
 CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t;
 SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%/* stalled */';

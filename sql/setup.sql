@@ -100,6 +100,7 @@ CREATE FUNCTION wait_for_wait_event(marker text) RETURNS int LANGUAGE plpgsql AS
 DECLARE p int;
 BEGIN
   FOR i IN 1..100 LOOP
+    PERFORM pg_stat_clear_snapshot();  -- see the other session now, not as it was
     SELECT pid INTO p FROM pg_stat_activity
      WHERE query LIKE '%' || marker || '%' AND pid <> pg_backend_pid()
        AND wait_event_type = 'Extension';

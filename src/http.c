@@ -195,7 +195,7 @@ header_value(const char *line, size_t len, const char *name,
 	while (len > 0 && (*line == ' ' || *line == '\t'))
 		line++, len--;
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n' ||
-					   line[len - 1] == ' '))
+					   line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
 	n = len < outlen - 1 ? len : outlen - 1;
 	memcpy(out, line, n);
@@ -597,12 +597,22 @@ ldh_retry_after_ms(const LdhResponse *r, long long now_ms)
 		long long	secs = strtoll(r->retry_after, &end, 10);
 		time_t		when;
 
-		if (end != r->retry_after && *end == '\0' && secs >= 0 && secs < 86400)
-			return (long) (secs * 1000);
+		/* delta-seconds are never a date (curl reads 8 digits as YYYYMMDD) */
+		if (end != r->retry_after && *end == '\0')
+			return secs >= 0 && secs < 86400 ? (long) (secs * 1000) : -1;
 		when = curl_getdate(r->retry_after, NULL);
 		if (when != (time_t) -1)
-			return (long) ((long long) when * 1000 > now_ms ?
-						   (long long) when * 1000 - now_ms : 0);
+		{
+			long long	wait;
+
+			/* compare in seconds first: when * 1000 may not fit */
+			if (when > now_ms / 1000 + 86400)
+				return -1;
+			if (when < now_ms / 1000)
+				return 0;			/* a date in the past: retry now */
+			wait = (long long) when * 1000 - now_ms;
+			return (long) (wait > 0 ? wait : 0);
+		}
 	}
 	if (r->ratelimit_reset[0] != '\0')
 	{
