@@ -7,6 +7,7 @@ OBJS = \
 	src/connection.o \
 	src/convert.o \
 	src/direct.o \
+	src/explain.o \
 	src/http.o \
 	src/import.o \
 	src/ldai_fdw.o \
@@ -20,7 +21,7 @@ EXTENSION = ldai_fdw
 DATA = ldai_fdw--1.0.sql
 PGFILEDESC = "ldai_fdw - foreign-data wrapper for LaunchDarkly AI Configs"
 
-REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls
+REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins
 REGRESS_OPTS = --load-extension=ldai_fdw
 
 SHLIB_LINK = -lcurl -lcjson

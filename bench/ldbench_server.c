@@ -655,13 +655,6 @@ handle_api(int fd, const char *method, const char *path, const char *query,
 	const char *p;
 	int			d;
 
-	st_requests++;
-	if (strcmp(method, "GET") == 0)
-		st_gets++;
-	else if (strcmp(method, "POST") == 0)
-		st_posts++;
-	else
-		st_other++;
 	if (auth == NULL || strcmp(auth, api_key) != 0)
 	{
 		st_unauth++;
@@ -859,6 +852,14 @@ conn_main(void *arg)
 		{
 			int			dm;
 
+			/* counted on arrival, so a request the client gives up on during the delay counts too */
+			st_requests++;
+			if (strcmp(method, "GET") == 0)
+				st_gets++;
+			else if (strcmp(method, "POST") == 0)
+				st_posts++;
+			else
+				st_other++;
 			note_inflight();
 			dm = delay_ms;
 			if (dm > 0)

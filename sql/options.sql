@@ -19,7 +19,8 @@ CREATE SERVER bad10 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (project_key '');
 CREATE SERVER bad11 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (api_key 'not-a-real-key');
 -- options of later features are not accepted yet
 CREATE SERVER bad12 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (max_concurrency '4');
-CREATE SERVER bad13 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (request_cost '10');
+CREATE SERVER bad13 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (request_cost 'cheap');
+CREATE SERVER bad14 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (use_remote_estimate 'maybe');
 -- a good server; ALTER is validated too
 CREATE SERVER good FOREIGN DATA WRAPPER ldai_fdw
   OPTIONS (base_url 'https://app.launchdarkly.com', project_key 'default',

@@ -135,6 +135,8 @@ typedef struct LdOptions
 	int			max_retries;
 	int			max_response_bytes;
 	char	   *ca_file;
+	double		request_cost;
+	bool		use_remote_estimate;
 	char	   *resource;
 	char	   *optimization_key;
 } LdOptions;
@@ -275,9 +277,7 @@ enum LdScanPrivate
 	/* for each fdw_exprs key entry, its LdKey (List of Integer) */
 	LdPrivKeyKinds,
 	/* nonzero when fdw_exprs ends with LIMIT and OFFSET expressions */
-	LdPrivHasLimit,
-	/* request lines EXPLAIN VERBOSE shows (List of String) */
-	LdPrivExplain
+	LdPrivHasLimit
 };
 
 /* in planner.c */
@@ -302,6 +302,12 @@ extern TupleTableSlot *ldIterateForeignScan(ForeignScanState *node);
 extern void ldReScanForeignScan(ForeignScanState *node);
 extern void ldEndForeignScan(ForeignScanState *node);
 extern void ldExplainForeignScan(ForeignScanState *node, ExplainState *es);
+
+/* ----------------------------------------------------------------
+ * EXPLAIN (explain.c)
+ * ----------------------------------------------------------------
+ */
+extern List *ld_explain_requests(ForeignScanState *node);
 
 /* ----------------------------------------------------------------
  * Writes (modify.c)

@@ -28,7 +28,8 @@ typedef enum LdOptKind
 	LDO_URL,					/* http(s)://host[:port] */
 	LDO_INT,					/* integer within [min, max] */
 	LDO_RESOURCE,				/* a resource name of the catalog */
-	LDO_FILE					/* a readable file; superuser only */
+	LDO_FILE,					/* a readable file; superuser only */
+	LDO_BOOL					/* true/false */
 } LdOptKind;
 
 typedef struct LdOptionDef
@@ -49,6 +50,9 @@ static const LdOptionDef option_defs[] = {
 	{"max_retries", ForeignServerRelationId, LDO_INT, 0, 10},
 	{"max_response_bytes", ForeignServerRelationId, LDO_INT, 1024, 1073741823},
 	{"ca_file", ForeignServerRelationId, LDO_FILE},
+	{"request_cost", ForeignServerRelationId, LDO_INT, 0, 100000000},
+	{"use_remote_estimate", ForeignServerRelationId, LDO_BOOL},
+	{"use_remote_estimate", ForeignTableRelationId, LDO_BOOL},
 	{"api_key", UserMappingRelationId, LDO_TEXT},
 	{"resource", ForeignTableRelationId, LDO_RESOURCE},
 	{"project_key", ForeignTableRelationId, LDO_TEXT},
@@ -189,6 +193,8 @@ check_value(const LdOptionDef *def, DefElem *d)
 					 errhint("Valid values are integers from %d to %d.",
 							 def->min, def->max)));
 	}
+	else if (def->kind == LDO_BOOL)
+		(void) defGetBoolean(d);	/* errors out for anything but a boolean */
 	else if (def->kind == LDO_FILE)
 	{
 		/* the file decides which servers are trusted with the key */
@@ -276,6 +282,10 @@ apply_option(LdOptions *opts, DefElem *d)
 		opts->max_response_bytes = atoi(v);
 	else if (strcmp(n, "ca_file") == 0)
 		opts->ca_file = v;
+	else if (strcmp(n, "request_cost") == 0)
+		opts->request_cost = atof(v);
+	else if (strcmp(n, "use_remote_estimate") == 0)
+		opts->use_remote_estimate = defGetBoolean(d);
 	else if (strcmp(n, "resource") == 0)
 		opts->resource = v;
 	else if (strcmp(n, "optimization_key") == 0)
@@ -298,6 +308,7 @@ ld_server_options(ForeignServer *server, LdOptions *opts)
 	opts->connect_timeout_ms = 10000;
 	opts->max_retries = 3;
 	opts->max_response_bytes = 64 * 1024 * 1024;
+	opts->request_cost = 1000;
 	foreach(lc, server->options)
 		apply_option(opts, (DefElem *) lfirst(lc));
 }

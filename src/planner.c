@@ -17,11 +17,14 @@
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "catalog/pg_collation.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "optimizer/tlist.h"
@@ -31,26 +34,37 @@
 #include "utils/rel.h"
 #include "utils/selfuncs.h"
 
-/* planner cost of one HTTP request (becomes the request_cost option) */
-#define LD_REQUEST_COST 1000.0
 /* how many optimizations we guess a project has, for enumeration */
 #define LD_ENUMERATED_GUESS 10.0
+
+/*
+ * Which endpoint a scan uses and which conditions become its path keys.
+ * The relation has one for its restriction clauses; each parameterized
+ * path has its own, with the join clauses it moves into the scan.
+ */
+typedef struct LdKeyPlan
+{
+	int			endpoint;		/* index in res->endpoints */
+	List	   *key_kinds;		/* Integer LdKey per key_exprs entry */
+	List	   *key_exprs;		/* value Expr (scalar or array) per key */
+	List	   *remote_conds;	/* RestrictInfos the API evaluates */
+	List	   *local_conds;	/* RestrictInfos checked locally */
+	bool		enumerate;		/* parent key enumerated from a list */
+	bool		single_series;	/* one paged series: LIMIT can be pushed */
+	double		series;			/* estimated request series */
+	double		requests;		/* estimated requests */
+	double		rows;			/* estimated rows before local conditions */
+} LdKeyPlan;
 
 /* planner state of a foreign relation (baserel->fdw_private) */
 typedef struct LdRelInfo
 {
 	LdOptions	opts;
 	const LdResource *res;
-	int			endpoint;		/* index in res->endpoints */
-	List	   *key_kinds;		/* Integer LdKey per key_exprs entry */
-	List	   *key_exprs;		/* value Expr (scalar or array) per key */
-	List	   *remote_conds;	/* RestrictInfos the API evaluates */
-	List	   *local_conds;	/* RestrictInfos checked locally */
+	LdKeyPlan	base;			/* for the restriction clauses alone */
 	Bitmapset  *attrs_used;
-	bool		enumerate;		/* parent key enumerated from a list */
-	bool		single_series;	/* one paged series: LIMIT can be pushed */
-	double		series;			/* estimated request series */
-	double		requests;		/* estimated requests */
+	double		enumerated;		/* optimizations in the project (guess or API) */
+	double		per_series;		/* rows per series (guess or API) */
 } LdRelInfo;
 
 /*
@@ -67,16 +81,20 @@ strip_relabel(Expr *e)
 
 /*
  * is_key_value
- *		Whether an expression can supply a key value at execution time: a
- *		non-null constant or an external parameter.
+ *		Whether an expression can supply a key value at execution time:
+ *		no Var of this relation, nothing volatile, not a NULL constant.
+ *		Constants, parameters, init-plan results and (for parameterized
+ *		paths) other relations' columns qualify.
  */
 static bool
-is_key_value(Expr *e)
+is_key_value(PlannerInfo *root, RelOptInfo *baserel, Expr *e)
 {
 	e = strip_relabel(e);
 	if (IsA(e, Const))
 		return !((Const *) e)->constisnull;
-	return IsA(e, Param) && ((Param *) e)->paramkind == PARAM_EXTERN;
+	return !bms_is_member(baserel->relid, pull_varnos(root, (Node *) e)) &&
+		!contain_volatile_functions((Node *) e) &&
+		!contain_subplans((Node *) e);
 }
 
 /*
@@ -143,9 +161,11 @@ match_key_qual(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 			return LDK_NONE;
 		l = linitial(op->args);
 		r = lsecond(op->args);
-		if ((k = key_of_var(root, baserel, fi, l)) != LDK_NONE && is_key_value(r))
+		if ((k = key_of_var(root, baserel, fi, l)) != LDK_NONE &&
+			is_key_value(root, baserel, r))
 			return (*value = strip_relabel(r), k);
-		if ((k = key_of_var(root, baserel, fi, r)) != LDK_NONE && is_key_value(l))
+		if ((k = key_of_var(root, baserel, fi, r)) != LDK_NONE &&
+			is_key_value(root, baserel, l))
 			return (*value = strip_relabel(l), k);
 	}
 	else if (IsA(clause, ScalarArrayOpExpr))
@@ -153,19 +173,14 @@ match_key_qual(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 		ScalarArrayOpExpr *sa = (ScalarArrayOpExpr *) clause;
 		Expr	   *arr = strip_relabel(lsecond(sa->args));
 		LdKey		k = key_of_var(root, baserel, fi, linitial(sa->args));
-		ListCell   *lc;
 
 		if (!sa->useOr || k == LDK_NONE ||
 			!is_builtin_equality(sa->opno, sa->inputcollid))
 			return LDK_NONE;
 		if (IsA(arr, Const) && !((Const *) arr)->constisnull)
 			return (*value = arr, k);
-		if (!IsA(arr, ArrayExpr) || ((ArrayExpr *) arr)->multidims)
-			return LDK_NONE;
-		foreach(lc, ((ArrayExpr *) arr)->elements)
-			if (!is_key_value(lfirst(lc)))
-				return LDK_NONE;
-		return (*value = arr, k);
+		if (is_key_value(root, baserel, arr))
+			return (*value = arr, k);
 	}
 	return LDK_NONE;
 }
@@ -175,20 +190,20 @@ match_key_qual(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
  *		Bitmask of the keys bound by conditions.
  */
 static uint32
-bound_mask(LdRelInfo *fi)
+bound_mask(List *kinds)
 {
 	uint32		m = 0;
 	ListCell   *lc;
 
-	foreach(lc, fi->key_kinds)
+	foreach(lc, kinds)
 		m |= LD_KEY_BIT(lfirst_int(lc));
 	return m;
 }
 
 /*
  * value_count
- *		How many values a key expression stands for (IN lists), or -1 if
- *		only known at run time.
+ *		How many values a key expression stands for (IN lists); an array
+ *		known only at run time counts as a few.
  */
 static int
 value_count(Expr *e)
@@ -198,18 +213,21 @@ value_count(Expr *e)
 	if (IsA(e, Const) && type_is_array(((Const *) e)->consttype))
 		return ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(((Const *) e)->constvalue)),
 							  ARR_DIMS(DatumGetArrayTypeP(((Const *) e)->constvalue)));
-	return 1;
+	return type_is_array(exprType((Node *) e)) ? 3 : 1;
 }
 
 /*
  * classify_conds
- *		Split the restriction clauses into key conditions the API takes and
- *		local ones, then choose the most specific endpoint they allow.
+ *		Split clauses into key conditions the API takes and local ones,
+ *		then choose the most specific endpoint they allow.
  */
 static void
-classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi)
+classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
+			   List *clauses, LdKeyPlan *kp)
 {
-	List	   *cand_rinfos = NIL;
+	List	   *cand = NIL,
+			   *kinds = NIL,
+			   *exprs = NIL;
 	ListCell   *lc,
 			   *lk,
 			   *le,
@@ -217,136 +235,272 @@ classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi)
 	uint32		keys;
 	int			i;
 
-	foreach(lc, baserel->baserestrictinfo)
+	memset(kp, 0, sizeof(*kp));
+	foreach(lc, clauses)
 	{
 		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
 		Expr	   *value = NULL;
 		LdKey		k = match_key_qual(root, baserel, fi, ri->clause, &value);
 
-		if (k == LDK_NONE || (bound_mask(fi) & LD_KEY_BIT(k)) ||
+		if (k == LDK_NONE || (bound_mask(kinds) & LD_KEY_BIT(k)) ||
 			(k == LDK_OPTIMIZATION && fi->opts.optimization_key != NULL))
 		{
-			fi->local_conds = lappend(fi->local_conds, ri);
+			kp->local_conds = lappend(kp->local_conds, ri);
 			continue;
 		}
-		fi->key_kinds = lappend_int(fi->key_kinds, k);
-		fi->key_exprs = lappend(fi->key_exprs, value);
-		cand_rinfos = lappend(cand_rinfos, ri);
+		kinds = lappend_int(kinds, k);
+		exprs = lappend(exprs, value);
+		cand = lappend(cand, ri);
 	}
 
 	/* the first endpoint whose required keys are all bound */
 	for (i = 0; i < fi->res->nendpoints; i++)
-		if ((fi->res->endpoints[i].binds & ~bound_mask(fi)) == 0)
+		if ((fi->res->endpoints[i].binds & ~bound_mask(kinds)) == 0)
 			break;
-	fi->endpoint = i;
+	kp->endpoint = i;
 	keys = ld_endpoint_keys(&fi->res->endpoints[i]);
 
 	/* keys the chosen endpoint does not take are checked locally */
+	forthree(lk, kinds, le, exprs, lr, cand)
 	{
-		List	   *kinds = NIL,
-				   *exprs = NIL;
-
-		forthree(lk, fi->key_kinds, le, fi->key_exprs, lr, cand_rinfos)
+		if (keys & LD_KEY_BIT(lfirst_int(lk)))
 		{
-			if (keys & LD_KEY_BIT(lfirst_int(lk)))
-			{
-				kinds = lappend_int(kinds, lfirst_int(lk));
-				exprs = lappend(exprs, lfirst(le));
-				fi->remote_conds = lappend(fi->remote_conds, lfirst(lr));
-			}
-			else
-				fi->local_conds = lappend(fi->local_conds, lfirst(lr));
+			kp->key_kinds = lappend_int(kp->key_kinds, lfirst_int(lk));
+			kp->key_exprs = lappend(kp->key_exprs, lfirst(le));
+			kp->remote_conds = lappend(kp->remote_conds, lfirst(lr));
 		}
-		fi->key_kinds = kinds;
-		fi->key_exprs = exprs;
+		else
+			kp->local_conds = lappend(kp->local_conds, lfirst(lr));
 	}
 }
 
 /*
  * estimate_series
- *		How many request series the scan makes, whether it is a single
- *		paged series (LIMIT pushdown), and how many requests in all.
+ *		How many request series and requests a key plan makes, how many
+ *		rows it returns, and whether it is a single paged series (LIMIT
+ *		pushdown).
  */
 static void
-estimate_series(LdRelInfo *fi)
+estimate_series(LdRelInfo *fi, LdKeyPlan *kp)
 {
-	const LdEndpoint *ep = &fi->res->endpoints[fi->endpoint];
+	const LdEndpoint *ep = &fi->res->endpoints[kp->endpoint];
 	uint32		keys = ld_endpoint_keys(ep);
 	bool		multi = false;
 	ListCell   *lk,
 			   *le;
 	double		per_series;
 
-	fi->series = 1;
-	forboth(lk, fi->key_kinds, le, fi->key_exprs)
+	kp->series = 1;
+	forboth(lk, kp->key_kinds, le, kp->key_exprs)
 	{
 		int			n = value_count(lfirst(le));
 
-		fi->series *= Max(n, 1);
-		multi |= (n != 1 || IsA(lfirst(le), ArrayExpr) ||
-				  (IsA(lfirst(le), Const) &&
-				   type_is_array(((Const *) lfirst(le))->consttype)));
+		kp->series *= Max(n, 1);
+		multi |= type_is_array(exprType((Node *) lfirst(le)));
 	}
-	fi->enumerate = (keys & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
-		!(bound_mask(fi) & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
+	kp->enumerate = (keys & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
+		!(bound_mask(kp->key_kinds) & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
 		fi->opts.optimization_key == NULL;
-	if (fi->enumerate)
-		fi->series *= LD_ENUMERATED_GUESS;
-	fi->single_series = !multi && !fi->enumerate && ep->shape == LD_SHAPE_PAGED &&
+	if (kp->enumerate)
+		kp->series *= fi->enumerated;
+	kp->single_series = !multi && !kp->enumerate && ep->shape == LD_SHAPE_PAGED &&
 		ep->embedded == NULL;
 
-	per_series = ep->shape == LD_SHAPE_ITEM ? 1 : fi->res->rows_per_series;
-	if (ep->embedded != NULL && ep->shape == LD_SHAPE_ITEM)
-		per_series = 3;
-	fi->requests = fi->series *
-		(ep->shape == LD_SHAPE_PAGED ? ceil(per_series / fi->opts.page_size) : 1) +
-		(fi->enumerate ? 1 : 0);
+	per_series = ep->shape == LD_SHAPE_ITEM ? 1 : fi->per_series;
+	if (ep->embedded != NULL)
+		per_series = (ep->shape == LD_SHAPE_ITEM ? 3 : fi->per_series * 3);
+	kp->rows = kp->series * per_series;
+	kp->requests = kp->series *
+		(ep->shape == LD_SHAPE_PAGED ? Max(1, ceil(per_series / fi->opts.page_size)) : 1) +
+		(kp->enumerate ? Max(1, ceil(fi->enumerated / fi->opts.page_size)) : 0);
+}
+
+/*
+ * remote_total
+ *		use_remote_estimate: the totalCount of a list, from one limit=1 GET
+ *		(like postgres_fdw's remote EXPLAIN); -1 if the API gives none.
+ */
+static double
+remote_total(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
+			 const char *tmpl, const char *const *keys)
+{
+	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
+	Oid			userid = OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
+	LdConn	   *conn = ld_get_connection(GetUserMapping(userid,
+														GetForeignTable(rte->relid)->serverid),
+										 &fi->opts);
+	LdEndpoint	ep = {tmpl};
+	char	   *path = psprintf("%s?limit=1&offset=0",
+								ld_build_path(&ep, fi->opts.project_key, keys, true));
+	LdStats		stats = {0};
+	LdResult	res;
+	LdpPage		page;
+	double		total = -1;
+
+	ld_request(conn, "GET", path, NULL, NULL, &stats, &res);
+	if (res.status == 200 && ldp_parse(res.body, res.body_len, 0, &page) == LDP_OK)
+	{
+		if (page.total >= 0)
+			total = (double) page.total;
+		cJSON_Delete(page.root);
+	}
+	return total;
+}
+
+/*
+ * remote_estimates
+ *		Replace the guesses by the API's totalCounts where the base key
+ *		plan allows: the enumerated parent list, and a single series whose
+ *		keys are constants.
+ */
+static void
+remote_estimates(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi)
+{
+	const LdEndpoint *ep = &fi->res->endpoints[fi->base.endpoint];
+	const char *keys[LDK_COUNT] = {0};
+	ListCell   *lk,
+			   *le;
+	double		t;
+
+	keys[LDK_OPTIMIZATION] = fi->opts.optimization_key;
+	if (fi->base.enumerate)
+	{
+		t = remote_total(root, baserel, fi, ld_enumeration_path(LDK_OPTIMIZATION), keys);
+		if (t >= 0)
+			fi->enumerated = t;
+		return;
+	}
+	if (!fi->base.single_series)
+		return;
+	forboth(lk, fi->base.key_kinds, le, fi->base.key_exprs)
+	{
+		Const	   *c = (Const *) lfirst(le);
+		Oid			out;
+		bool		varlena;
+
+		if (!IsA(c, Const))
+			return;
+		getTypeOutputInfo(c->consttype, &out, &varlena);
+		keys[lfirst_int(lk)] = OidOutputFunctionCall(out, c->constvalue);
+	}
+	t = remote_total(root, baserel, fi, ep->path, keys);
+	if (t >= 0)
+		fi->per_series = t;
 }
 
 /*
  * ldGetForeignRelSize
- *		Classify conditions, choose the endpoint, estimate rows.
+ *		Classify conditions, choose the endpoint, estimate rows.  No
+ *		network call unless use_remote_estimate is on.
  */
 void
 ldGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	LdRelInfo  *fi = palloc0(sizeof(LdRelInfo));
-	const LdEndpoint *ep;
-	double		rows;
 	ListCell   *lc;
 
 	baserel->fdw_private = fi;
 	ld_get_options(foreigntableid, &fi->opts);
 	fi->res = ld_find_resource(fi->opts.resource);
-	classify_conds(root, baserel, fi);
-	estimate_series(fi);
+	fi->enumerated = LD_ENUMERATED_GUESS;
+	fi->per_series = fi->res->rows_per_series;
+	classify_conds(root, baserel, fi, baserel->baserestrictinfo, &fi->base);
+	estimate_series(fi, &fi->base);
+	if (fi->opts.use_remote_estimate)
+	{
+		remote_estimates(root, baserel, fi);
+		estimate_series(fi, &fi->base);
+	}
 
 	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid,
 				   &fi->attrs_used);
-	foreach(lc, fi->local_conds)
+	foreach(lc, fi->base.local_conds)
 		pull_varattnos((Node *) lfirst_node(RestrictInfo, lc)->clause,
 					   baserel->relid, &fi->attrs_used);
+	baserel->rows = clamp_row_est(fi->base.rows *
+								  clauselist_selectivity(root, fi->base.local_conds,
+														 baserel->relid, JOIN_INNER, NULL));
+}
 
-	ep = &fi->res->endpoints[fi->endpoint];
-	rows = fi->series * (ep->shape == LD_SHAPE_ITEM && !ep->embedded ? 1 :
-						 ep->embedded ? 3 : fi->res->rows_per_series);
-	rows *= clauselist_selectivity(root, fi->local_conds, baserel->relid,
-								   JOIN_INNER, NULL);
-	baserel->rows = clamp_row_est(rows);
+/*
+ * path_costs
+ *		Startup and total cost of a key plan: requests dominate.
+ */
+static void
+path_costs(LdRelInfo *fi, LdKeyPlan *kp, double rows, Cost *startup, Cost *total)
+{
+	*startup = fi->opts.request_cost;
+	*total = fi->opts.request_cost * kp->requests + rows * cpu_tuple_cost * 10;
+}
+
+/*
+ * key_var_matches
+ *		Callback for generate_implied_equalities_for_column: is this
+ *		equivalence member the key column we look at?
+ */
+static bool
+key_var_matches(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
+				EquivalenceMember *em, void *arg)
+{
+	Expr	   *e = strip_relabel(em->em_expr);
+
+	return IsA(e, Var) && ((Var *) e)->varno == (int) rel->relid &&
+		((Var *) e)->varattno == *(AttrNumber *) arg;
+}
+
+/*
+ * join_key_clauses
+ *		Join clauses that give a key column of this relation its value
+ *		from another relation (from equivalence classes and joininfo).
+ */
+static List *
+join_key_clauses(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi)
+{
+	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
+	List	   *out = NIL;
+	ListCell   *lc;
+	int			i;
+
+	for (i = 0; i < fi->res->ncolumns; i++)
+	{
+		AttrNumber	attnum;
+
+		if (fi->res->columns[i].key == LDK_NONE)
+			continue;
+		attnum = get_attnum(rte->relid, fi->res->columns[i].name);
+		if (attnum == InvalidAttrNumber)
+			continue;
+		out = list_concat(out,
+						  generate_implied_equalities_for_column(root, baserel,
+																 key_var_matches, &attnum,
+																 baserel->lateral_referencers));
+	}
+	foreach(lc, baserel->joininfo)
+	{
+		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
+		Expr	   *value;
+
+		if (match_key_qual(root, baserel, fi, ri->clause, &value) != LDK_NONE)
+			out = lappend(out, ri);
+	}
+	return out;
 }
 
 /*
  * ldGetForeignPaths
- *		One unparameterized path; its cost is dominated by requests.
+ *		The plain path, and a parameterized path per join clause that can
+ *		feed a key: a nested loop then asks only for the outer rows' keys.
+ *		The planner chooses by cost (request_cost per request).
  */
 void
 ldGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	LdRelInfo  *fi = (LdRelInfo *) baserel->fdw_private;
-	Cost		startup = LD_REQUEST_COST;
-	Cost		total = LD_REQUEST_COST * fi->requests +
-		baserel->rows * (cpu_tuple_cost * 10);
+	Cost		startup,
+				total;
+	ListCell   *lc;
 
+	path_costs(fi, &fi->base, baserel->rows, &startup, &total);
 	add_path(baserel, (Path *)
 			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
 #if PG_VERSION_NUM >= 180000
@@ -357,6 +511,39 @@ ldGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 									 NIL,
 #endif
 									 NIL));
+
+	foreach(lc, join_key_clauses(root, baserel, fi))
+	{
+		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
+		Relids		outer = bms_difference(ri->clause_relids, baserel->relids);
+		ParamPathInfo *ppi;
+		LdKeyPlan	kp;
+		double		rows;
+
+		outer = bms_union(outer, baserel->lateral_relids);
+		if (bms_is_empty(outer))
+			continue;
+		ppi = get_baserel_parampathinfo(root, baserel, outer);
+		classify_conds(root, baserel, fi,
+					   list_concat(list_copy(baserel->baserestrictinfo),
+								   ppi->ppi_clauses), &kp);
+		if (kp.remote_conds == NIL ||
+			bound_mask(kp.key_kinds) == bound_mask(fi->base.key_kinds))
+			continue;			/* the join clause gave no key */
+		estimate_series(fi, &kp);
+		rows = clamp_row_est(Min(ppi->ppi_rows, kp.rows));
+		path_costs(fi, &kp, rows, &startup, &total);
+		add_path(baserel, (Path *)
+				 create_foreignscan_path(root, baserel, NULL, rows,
+#if PG_VERSION_NUM >= 180000
+										 0,
+#endif
+										 startup, total, NIL, outer, NULL,
+#if PG_VERSION_NUM >= 170000
+										 NIL,
+#endif
+										 NIL));
+	}
 }
 
 /*
@@ -396,7 +583,7 @@ ldGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		parse->commandType != CMD_SELECT || parse->rowMarks != NIL ||
 		parse->hasTargetSRFs || parse->sortClause != NIL ||
 		parse->limitOption == LIMIT_OPTION_WITH_TIES ||
-		fi->local_conds != NIL || !fi->single_series ||
+		fi->base.local_conds != NIL || !fi->base.single_series ||
 		!limit_expr_ok(parse->limitCount) || !limit_expr_ok(parse->limitOffset))
 		return;
 	best = NULL;
@@ -455,93 +642,9 @@ retrieved_attrs(Relation rel, Bitmapset *used)
 }
 
 /*
- * const_text
- *		The text of a constant key value (a single value, not an array).
- */
-static char *
-const_text(Const *c)
-{
-	Oid			out;
-	bool		isvarlena;
-
-	getTypeOutputInfo(c->consttype, &out, &isvarlena);
-	return OidOutputFunctionCall(out, c->constvalue);
-}
-
-/*
- * explain_value
- *		How EXPLAIN shows a key: its value when constant, $n for a
- *		parameter, {name} when it comes at run time or from a list.
- */
-static char *
-explain_value(LdKey k, Expr *e)
-{
-	if (e != NULL && IsA(e, Const) && !type_is_array(((Const *) e)->consttype))
-		return const_text((Const *) e);
-	if (e != NULL && IsA(e, Param))
-		return psprintf("$%d", ((Param *) e)->paramid);
-	return NULL;
-}
-
-/*
- * explain_limit
- *		The query string of a paged request as EXPLAIN shows it.
- */
-static char *
-explain_limit(LdRelInfo *fi, bool has_limit, Node *count, Node *offset)
-{
-	char	   *lim = psprintf("%d", fi->opts.page_size);
-	char	   *off = "0";
-
-	if (has_limit && count && IsA(count, Const) && !((Const *) count)->constisnull)
-		lim = psprintf("%lld", (long long) Min(DatumGetInt64(((Const *) count)->constvalue),
-											   fi->opts.page_size));
-	else if (has_limit && count && IsA(count, Param))
-		lim = psprintf("$%d", ((Param *) count)->paramid);
-	if (has_limit && offset && IsA(offset, Const) && !((Const *) offset)->constisnull)
-		off = psprintf("%lld", (long long) DatumGetInt64(((Const *) offset)->constvalue));
-	else if (has_limit && offset && IsA(offset, Param))
-		off = psprintf("$%d", ((Param *) offset)->paramid);
-	return psprintf("?limit=%s&offset=%s", lim, off);
-}
-
-/*
- * explain_lines
- *		The requests EXPLAIN VERBOSE shows: the enumeration list (if any),
- *		then the endpoint with what is known of its keys.
- */
-static List *
-explain_lines(PlannerInfo *root, LdRelInfo *fi, bool has_limit)
-{
-	const LdEndpoint *ep = &fi->res->endpoints[fi->endpoint];
-	const char *keys[LDK_COUNT] = {0};
-	List	   *lines = NIL;
-	ListCell   *lk,
-			   *le;
-	char	   *path;
-
-	keys[LDK_OPTIMIZATION] = fi->opts.optimization_key;
-	forboth(lk, fi->key_kinds, le, fi->key_exprs)
-		keys[lfirst_int(lk)] = explain_value(lfirst_int(lk), lfirst(le));
-	if (fi->enumerate)
-	{
-		LdEndpoint	list = {ld_enumeration_path(LDK_OPTIMIZATION), LD_SHAPE_PAGED};
-
-		path = ld_build_path(&list, fi->opts.project_key, keys, true);
-		lines = lappend(lines, makeString(psprintf("GET %s?limit=%d&offset=0",
-												   path, fi->opts.page_size)));
-	}
-	path = ld_build_path(ep, fi->opts.project_key, keys, true);
-	if (ep->shape == LD_SHAPE_PAGED)
-		path = psprintf("%s%s", path,
-						explain_limit(fi, has_limit, root->parse->limitCount,
-									  root->parse->limitOffset));
-	return lappend(lines, makeString(psprintf("GET %s", path)));
-}
-
-/*
  * ldGetForeignPlan
- *		Build the ForeignScan: local conditions as its qual, key values and
+ *		Build the ForeignScan: local conditions as its qual, key values
+ *		(constants, parameters, or the outer side of a join clause) and
  *		LIMIT/OFFSET as fdw_exprs, the rest in fdw_private.
  */
 ForeignScan *
@@ -551,37 +654,48 @@ ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 {
 	LdRelInfo  *fi = (LdRelInfo *) baserel->fdw_private;
 	bool		has_limit = best_path->fdw_private != NIL;
+	LdKeyPlan	param_kp;
+	LdKeyPlan  *kp = &fi->base;
 	List	   *local_exprs = NIL;
-	List	   *fdw_exprs = list_copy(fi->key_exprs);
-	List	   *fdw_private;
+	List	   *fdw_exprs;
+	Bitmapset  *attrs = bms_copy(fi->attrs_used);
 	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
 	Relation	rel;
 	List	   *retrieved;
 	ListCell   *lc;
 
+	if (best_path->path.param_info != NULL)
+	{
+		/* this path's own keys: the join clauses it was made for */
+		classify_conds(root, baserel, fi,
+					   list_concat(list_copy(baserel->baserestrictinfo),
+								   best_path->path.param_info->ppi_clauses), &param_kp);
+		kp = &param_kp;
+	}
 	foreach(lc, scan_clauses)
 	{
 		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
 
-		if (!list_member_ptr(fi->remote_conds, ri))
-			local_exprs = lappend(local_exprs, ri->clause);
+		if (list_member_ptr(kp->remote_conds, ri))
+			continue;
+		local_exprs = lappend(local_exprs, ri->clause);
+		pull_varattnos((Node *) ri->clause, baserel->relid, &attrs);
 	}
+	fdw_exprs = list_copy(kp->key_exprs);
 	if (has_limit)
 	{
 		fdw_exprs = lappend(fdw_exprs, root->parse->limitCount);
 		fdw_exprs = lappend(fdw_exprs, root->parse->limitOffset);
 	}
 	rel = table_open(rte->relid, NoLock);
-	retrieved = retrieved_attrs(rel, fi->attrs_used);
+	retrieved = retrieved_attrs(rel, attrs);
 	table_close(rel, NoLock);
 
-	fdw_private = list_make5(makeString(pstrdup(fi->res->name)),
-							 makeInteger(fi->endpoint),
-							 retrieved,
-							 list_copy(fi->key_kinds),
-							 makeInteger(has_limit ? 1 : 0));
-	fdw_private = lappend(fdw_private, explain_lines(root, fi, has_limit));
-
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
-							fdw_private, NIL, NIL, outer_plan);
+							list_make5(makeString(pstrdup(fi->res->name)),
+									   makeInteger(kp->endpoint),
+									   retrieved,
+									   list_copy(kp->key_kinds),
+									   makeInteger(has_limit ? 1 : 0)),
+							NIL, NIL, outer_plan);
 }

@@ -61,7 +61,6 @@ typedef struct LdScanState
 	ExprState  *limit_state;
 	ExprState  *offset_state;
 	bool		has_limit;
-	List	   *explain;		/* String request lines */
 	LdStats		stats;
 	MemoryContext batch_cxt;	/* one page of the current series */
 	MemoryContext parent_cxt;	/* one page of enumerated parents */
@@ -134,7 +133,6 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->ep = &s->res->endpoints[intVal(list_nth(priv, LdPrivEndpoint))];
 	s->key_kinds = (List *) list_nth(priv, LdPrivKeyKinds);
 	s->has_limit = intVal(list_nth(priv, LdPrivHasLimit)) != 0;
-	s->explain = (List *) list_nth(priv, LdPrivExplain);
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
@@ -626,8 +624,8 @@ ldExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	ListCell   *lc;
 
 	if (es->verbose)
-		foreach(lc, s->explain)
-			ExplainPropertyText("LaunchDarkly request", strVal(lfirst(lc)), es);
+		foreach(lc, ld_explain_requests(node))
+			ExplainPropertyText("LaunchDarkly request", (char *) lfirst(lc), es);
 	if (es->analyze)
 	{
 		ExplainPropertyInteger("LaunchDarkly requests", NULL, s->stats.requests, es);

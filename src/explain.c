@@ -1,0 +1,124 @@
+/*-------------------------------------------------------------------------
+ *
+ * explain.c
+ *		  The request lines EXPLAIN VERBOSE shows for a scan, rendered from
+ *		  the plan alone (no network): constants as values, parameters --
+ *		  including the join parameters of a nested loop -- as $n, and keys
+ *		  known only at run time (enumerated, IN lists) as {name}.
+ *
+ * They are rendered at EXPLAIN time rather than at plan time because
+ * nested-loop parameters get their numbers after GetForeignPlan.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "ldai_fdw.h"
+
+#include "nodes/nodeFuncs.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+/*
+ * escaped
+ *		A value percent-escaped as the request path will carry it.
+ */
+static char *
+escaped(const char *value)
+{
+	char	   *esc = ldh_escape(value);
+	char	   *out = pstrdup(esc ? esc : "");
+
+	ldh_free(esc);
+	return out;
+}
+
+/*
+ * shown_value
+ *		How a key or limit expression is shown: its value when constant,
+ *		$n for a parameter, NULL otherwise.
+ */
+static char *
+shown_value(Expr *e)
+{
+	while (e && IsA(e, RelabelType))
+		e = ((RelabelType *) e)->arg;
+	if (e != NULL && IsA(e, Const) && !((Const *) e)->constisnull &&
+		!type_is_array(((Const *) e)->consttype))
+	{
+		Oid			out;
+		bool		varlena;
+
+		getTypeOutputInfo(((Const *) e)->consttype, &out, &varlena);
+		return escaped(OidOutputFunctionCall(out, ((Const *) e)->constvalue));
+	}
+	if (e != NULL && IsA(e, Param))
+		return psprintf("$%d", ((Param *) e)->paramid);
+	return NULL;
+}
+
+/*
+ * limit_query
+ *		The query string of a paged request: page_size and offset 0, or a
+ *		pushed LIMIT (capped by page_size) and OFFSET.
+ */
+static char *
+limit_query(int page_size, Expr *count, Expr *offset)
+{
+	char	   *lim = psprintf("%d", page_size);
+	char	   *off = "0";
+	char	   *v;
+
+	if (count != NULL && (v = shown_value(count)) != NULL)
+		lim = (IsA(count, Const) && atoll(v) < page_size) ? v :
+			IsA(count, Const) ? lim : v;
+	if (offset != NULL && (v = shown_value(offset)) != NULL)
+		off = v;
+	return psprintf("?limit=%s&offset=%s", lim, off);
+}
+
+/*
+ * ld_explain_requests
+ *		The requests of a scan: the enumeration list first when the parent
+ *		key is enumerated, then the endpoint.
+ */
+List *
+ld_explain_requests(ForeignScanState *node)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	List	   *priv = fsplan->fdw_private;
+	const LdResource *res = ld_find_resource(strVal(list_nth(priv, LdPrivResource)));
+	const LdEndpoint *ep = &res->endpoints[intVal(list_nth(priv, LdPrivEndpoint))];
+	List	   *kinds = (List *) list_nth(priv, LdPrivKeyKinds);
+	bool		has_limit = intVal(list_nth(priv, LdPrivHasLimit)) != 0;
+	int			nkeys = list_length(kinds);
+	const char *keys[LDK_COUNT] = {0};
+	bool		bound[LDK_COUNT] = {0};
+	LdOptions	opts;
+	List	   *lines = NIL;
+	char	   *path;
+	int			i;
+
+	ld_get_options(RelationGetRelid(node->ss.ss_currentRelation), &opts);
+	keys[LDK_OPTIMIZATION] = opts.optimization_key ? escaped(opts.optimization_key) : NULL;
+	bound[LDK_OPTIMIZATION] = opts.optimization_key != NULL;
+	for (i = 0; i < nkeys; i++)
+	{
+		keys[list_nth_int(kinds, i)] = shown_value(list_nth(fsplan->fdw_exprs, i));
+		bound[list_nth_int(kinds, i)] = true;
+	}
+	if ((ld_endpoint_keys(ep) & LD_KEY_BIT(LDK_OPTIMIZATION)) && !bound[LDK_OPTIMIZATION])
+	{
+		LdEndpoint	list = {ld_enumeration_path(LDK_OPTIMIZATION), LD_SHAPE_PAGED};
+
+		lines = lappend(lines, psprintf("GET %s?limit=%d&offset=0",
+										ld_build_path(&list, escaped(opts.project_key), keys, false),
+										opts.page_size));
+	}
+	path = ld_build_path(ep, escaped(opts.project_key), keys, false);
+	if (ep->shape == LD_SHAPE_PAGED)
+		path = psprintf("%s%s", path,
+						limit_query(opts.page_size,
+									has_limit ? list_nth(fsplan->fdw_exprs, nkeys) : NULL,
+									has_limit ? list_nth(fsplan->fdw_exprs, nkeys + 1) : NULL));
+	return lappend(lines, psprintf("GET %s", path));
+}
