@@ -43,6 +43,28 @@ SELECT e.owner, r.status, count(*)
  GROUP BY 1, 2 ORDER BY 1, 2;
 RESET enable_nestloop;
 
+-- the same key twice in one statement: one request (statement-scoped cache)
+-- (PostgreSQL's Memoize node would avoid the rescan itself; turn it off to
+-- show the FDW's own cache)
+INSERT INTO my_experiments VALUES ('support-triage', 'Support Platform (EU)');
+ANALYZE my_experiments;
+SET enable_memoize = off;
+SELECT ld_clear_log();
+SELECT e.owner, count(*) FROM my_experiments e
+  JOIN ld.agent_optimization_runs r ON r.optimization_key = e.opt_key
+ GROUP BY 1 ORDER BY 1;
+SELECT path, count(*) FROM ld_requests() GROUP BY 1 ORDER BY 1;
+SELECT line FROM explain_analyze($$SELECT * FROM my_experiments e
+  JOIN ld.agent_optimization_runs r ON r.optimization_key = e.opt_key$$) AS line
+ WHERE line ~ 'LaunchDarkly (requests|cache)|Loop|Scan';
+-- ... but not across statements: the next statement asks again
+SELECT ld_clear_log();
+SELECT count(*) FROM my_experiments e JOIN ld.agent_optimization_runs r ON r.optimization_key = e.opt_key;
+SELECT count(*) AS requests FROM ld_requests();
+RESET enable_memoize;
+DELETE FROM my_experiments WHERE owner = 'Support Platform (EU)';
+ANALYZE my_experiments;
+
 -- results of the 3 optimizations' runs joined the other way round
 SELECT ld_clear_log();
 SELECT e.owner, count(*) AS results, round(avg(r.generation_latency)) AS avg_latency

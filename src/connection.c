@@ -449,6 +449,9 @@ ld_request(LdConn *conn, const char *method, const char *path,
 	char	   *url = psprintf("%s%s", conn->base_url, path);
 	int			attempt;
 
+	/* a write makes what this statement read before stale */
+	if (strcmp(method, "GET") != 0)
+		ld_cache_reset();
 	memset(&req, 0, sizeof(req));
 	req.method = method;
 	req.url = url;
@@ -574,4 +577,22 @@ ld_check_json(const char *method, const char *path, const LdResult *result)
 					ct[0] ? ct : "(none)"),
 			 errdetail("HTTP %ld, %zu bytes.", result->status, result->body_len),
 			 errcontext("LaunchDarkly request: %s %s", method, path)));
+}
+
+/*
+ * ld_request_cached
+ *		A GET that may reuse this statement's earlier answer to the same
+ *		request (nested loops asking for the same key again).
+ */
+void
+ld_request_cached(LdConn *conn, const char *path, LdStats *stats, LdResult *result)
+{
+	if (ld_cache_get(conn->umid, path, result))
+	{
+		stats->cache_hits++;
+		return;
+	}
+	ld_request(conn, "GET", path, NULL, NULL, stats, result);
+	if ((result->status >= 200 && result->status <= 299) || result->status == 404)
+		ld_cache_put(conn->umid, path, result);
 }

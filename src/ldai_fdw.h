@@ -156,6 +156,7 @@ extern Datum ldai_fdw_validator(PG_FUNCTION_ARGS);
 /* counters shown by EXPLAIN ANALYZE */
 typedef struct LdStats
 {
+	int64		cache_hits;		/* answers reused within the statement */
 	int64		requests;
 	int64		retries;
 	int64		bytes;
@@ -187,6 +188,13 @@ extern void ld_report_http_error(const char *method, const char *path,
 								 const LdResult *result);
 extern void ld_check_json(const char *method, const char *path,
 						  const LdResult *result);
+
+/* in cache.c */
+extern void ld_cache_reset(void);
+extern bool ld_cache_get(Oid umid, const char *path, LdResult *result);
+extern void ld_cache_put(Oid umid, const char *path, const LdResult *result);
+extern void ld_request_cached(LdConn *conn, const char *path, LdStats *stats,
+							  LdResult *result);
 
 /* ----------------------------------------------------------------
  * JSON -> Datum (convert.c)

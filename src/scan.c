@@ -61,6 +61,7 @@ typedef struct LdScanState
 	ExprState  *limit_state;
 	ExprState  *offset_state;
 	bool		has_limit;
+	bool		use_cache;		/* keys change at rescans: reuse answers */
 	LdStats		stats;
 	MemoryContext batch_cxt;	/* one page of the current series */
 	MemoryContext parent_cxt;	/* one page of enumerated parents */
@@ -136,6 +137,8 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
+	/* keys from outside the scan (join or init-plan parameters) */
+	s->use_cache = !bms_is_empty(fsplan->scan.plan.extParam);
 	ld_get_options(RelationGetRelid(rel), &s->opts);
 	s->conn = ld_get_connection(GetUserMapping(scan_user(node),
 											   GetForeignTable(RelationGetRelid(rel))->serverid),
@@ -383,7 +386,10 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 	old = MemoryContextSwitchTo(cxt);
 	path = pg->paged ? psprintf("%s?limit=%lld&offset=%lld", pg->path,
 								(long long) limit, (long long) pg->offset) : pg->path;
-	ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, &res);
+	if (s->use_cache)
+		ld_request_cached(s->conn, path, &s->stats, &res);
+	else
+		ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, &res);
 	if (res.status == 404 && nf == LD_404_EMPTY)
 	{
 		pg->done = true;
@@ -629,6 +635,8 @@ ldExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	if (es->analyze)
 	{
 		ExplainPropertyInteger("LaunchDarkly requests", NULL, s->stats.requests, es);
+		if (s->use_cache)
+			ExplainPropertyInteger("LaunchDarkly cache hits", NULL, s->stats.cache_hits, es);
 		ExplainPropertyInteger("LaunchDarkly retries", NULL, s->stats.retries, es);
 		ExplainPropertyInteger("LaunchDarkly bytes received", NULL, s->stats.bytes, es);
 	}
