@@ -17,10 +17,11 @@ CREATE SERVER bad9 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (projectkey 'default');
 CREATE SERVER bad10 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (project_key '');
 -- api_key belongs in a user mapping only
 CREATE SERVER bad11 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (api_key 'not-a-real-key');
--- options of later features are not accepted yet
-CREATE SERVER bad12 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (max_concurrency '4');
+-- bad values of the performance and planner options
+CREATE SERVER bad12 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (max_concurrency '17');
 CREATE SERVER bad13 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (request_cost 'cheap');
 CREATE SERVER bad14 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (use_remote_estimate 'maybe');
+CREATE SERVER bad15 FOREIGN DATA WRAPPER ldai_fdw OPTIONS (batch_size '0');
 -- a good server; ALTER is validated too
 CREATE SERVER good FOREIGN DATA WRAPPER ldai_fdw
   OPTIONS (base_url 'https://app.launchdarkly.com', project_key 'default',

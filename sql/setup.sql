@@ -7,8 +7,10 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS ldai_fdw;
 RESET client_min_messages;
+-- (strictly sequential paging, so that request logs have one order;
+--  prefetch.sql turns concurrency on)
 CREATE SERVER ld FOREIGN DATA WRAPPER ldai_fdw
-  OPTIONS (base_url :'ldurl', project_key 'default', page_size '100');
+  OPTIONS (base_url :'ldurl', project_key 'default', page_size '100', max_concurrency '1');
 CREATE USER MAPPING FOR CURRENT_USER SERVER ld OPTIONS (api_key :'ldkey');
 CREATE SCHEMA ld;
 IMPORT FOREIGN SCHEMA "default" FROM SERVER ld INTO ld;

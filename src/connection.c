@@ -407,19 +407,32 @@ report_transport_error(const char *method, const char *path,
 }
 
 /*
- * run_transfer
- *		Start one attempt and wait for it to finish.  On an ERROR (cancel,
- *		timeout, terminate) the transfer is released before re-throwing.
+ * start_transfer
+ *		Start one attempt of a request (it runs while we wait for others).
  */
 static LdhTransfer *
-run_transfer(LdConn *conn, const LdhRequest *req)
+start_transfer(LdConn *conn, const LdhRequest *req)
 {
 	LdhTransfer *t = ldh_start(conn->client, req);
 
 	if (t == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("could not start an HTTP request")));
+				 errmsg("could not start an HTTP request"),
+				 errdetail("Too many requests in flight.")));
+	return t;
+}
+
+/*
+ * wait_transfer
+ *		Wait until a transfer has finished; others in flight progress
+ *		meanwhile.  On an ERROR (cancel, timeout, terminate) this transfer
+ *		is released before re-throwing; transfers owned by a scan are
+ *		released by that scan's cleanup.
+ */
+static void
+wait_transfer(LdConn *conn, LdhTransfer *t)
+{
 	PG_TRY();
 	{
 		while (!ldh_finished(t))
@@ -427,11 +440,87 @@ run_transfer(LdConn *conn, const LdhRequest *req)
 	}
 	PG_CATCH();
 	{
-		ldh_release_all(conn->client);
+		ldh_release(conn->client, t);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+}
+
+/*
+ * run_transfer
+ *		Start one attempt and wait for it to finish.
+ */
+static LdhTransfer *
+run_transfer(LdConn *conn, const LdhRequest *req)
+{
+	LdhTransfer *t = start_transfer(conn, req);
+
+	wait_transfer(conn, t);
 	return t;
+}
+
+/*
+ * ld_prefetch_start
+ *		Start a GET without waiting for it (page prefetch).  The caller
+ *		owns the transfer: ld_prefetch_finish or ld_prefetch_cancel it.
+ */
+LdhTransfer *
+ld_prefetch_start(LdConn *conn, const char *path)
+{
+	LdhRequest	req;
+	char	   *url = psprintf("%s%s", conn->base_url, path);
+	LdhTransfer *t;
+
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = url;
+	req.api_key = conn->api_key;
+	t = ldh_start(conn->client, &req);	/* NULL: no slot, do not prefetch */
+	pfree(url);
+	return t;
+}
+
+/*
+ * ld_prefetch_finish
+ *		Wait for a prefetched GET.  A complete 2xx answer is returned as
+ *		is; anything else is sent again the normal way (with retries and
+ *		error reports).  Returns true if the server rate-limited it, so
+ *		the caller can stop prefetching.
+ */
+bool
+ld_prefetch_finish(LdConn *conn, LdhTransfer *t, const char *path,
+				   LdStats *stats, LdResult *result)
+{
+	LdhResponse r;
+
+	wait_transfer(conn, t);
+	r = *ldh_response(t);
+	stats->requests++;
+	stats->bytes += r.bytes_received;
+	if (r.outcome == LDH_DONE && r.status >= 200 && r.status <= 299)
+	{
+		result->status = r.status;
+		strlcpy(result->content_type, r.content_type, sizeof(result->content_type));
+		result->body_len = r.body_len;
+		result->body = palloc(r.body_len + 1);
+		memcpy(result->body, r.body, r.body_len + 1);
+		ldh_release(conn->client, t);
+		return false;
+	}
+	ldh_release(conn->client, t);
+	stats->retries++;
+	ld_request(conn, "GET", path, NULL, NULL, stats, result);
+	return r.status == 429;
+}
+
+/*
+ * ld_prefetch_cancel
+ *		Drop a prefetched GET that is no longer wanted.
+ */
+void
+ld_prefetch_cancel(LdConn *conn, LdhTransfer *t)
+{
+	ldh_release(conn->client, t);
 }
 
 /*

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define LDH_MAX_SOCKETS 32
-#define LDH_MAX_TRANSFERS 16
+#define LDH_MAX_TRANSFERS 64
 #define LDH_SOCKET_TIMEOUT (-1)		/* "fd" meaning: curl's timer expired */
 
 /* what a socket waits for, and what happened on it */

@@ -137,6 +137,8 @@ typedef struct LdOptions
 	char	   *ca_file;
 	double		request_cost;
 	bool		use_remote_estimate;
+	int			max_concurrency;
+	int			batch_size;
 	char	   *resource;
 	char	   *optimization_key;
 } LdOptions;
@@ -188,6 +190,10 @@ extern void ld_report_http_error(const char *method, const char *path,
 								 const LdResult *result);
 extern void ld_check_json(const char *method, const char *path,
 						  const LdResult *result);
+extern LdhTransfer *ld_prefetch_start(LdConn *conn, const char *path);
+extern bool ld_prefetch_finish(LdConn *conn, LdhTransfer *t, const char *path,
+							   LdStats *stats, LdResult *result);
+extern void ld_prefetch_cancel(LdConn *conn, LdhTransfer *t);
 
 /* in cache.c */
 extern void ld_cache_reset(void);

@@ -53,6 +53,10 @@ static const LdOptionDef option_defs[] = {
 	{"request_cost", ForeignServerRelationId, LDO_INT, 0, 100000000},
 	{"use_remote_estimate", ForeignServerRelationId, LDO_BOOL},
 	{"use_remote_estimate", ForeignTableRelationId, LDO_BOOL},
+	{"max_concurrency", ForeignServerRelationId, LDO_INT, 1, 16},
+	{"max_concurrency", ForeignTableRelationId, LDO_INT, 1, 16},
+	{"batch_size", ForeignServerRelationId, LDO_INT, 1, 1000},
+	{"batch_size", ForeignTableRelationId, LDO_INT, 1, 1000},
 	{"api_key", UserMappingRelationId, LDO_TEXT},
 	{"resource", ForeignTableRelationId, LDO_RESOURCE},
 	{"project_key", ForeignTableRelationId, LDO_TEXT},
@@ -286,6 +290,10 @@ apply_option(LdOptions *opts, DefElem *d)
 		opts->request_cost = atof(v);
 	else if (strcmp(n, "use_remote_estimate") == 0)
 		opts->use_remote_estimate = defGetBoolean(d);
+	else if (strcmp(n, "max_concurrency") == 0)
+		opts->max_concurrency = atoi(v);
+	else if (strcmp(n, "batch_size") == 0)
+		opts->batch_size = atoi(v);
 	else if (strcmp(n, "resource") == 0)
 		opts->resource = v;
 	else if (strcmp(n, "optimization_key") == 0)
@@ -309,6 +317,8 @@ ld_server_options(ForeignServer *server, LdOptions *opts)
 	opts->max_retries = 3;
 	opts->max_response_bytes = 64 * 1024 * 1024;
 	opts->request_cost = 1000;
+	opts->max_concurrency = 4;
+	opts->batch_size = 10;
 	foreach(lc, server->options)
 		apply_option(opts, (DefElem *) lfirst(lc));
 }

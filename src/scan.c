@@ -31,6 +31,8 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#define LD_MAX_PREFETCH 16
+
 /* paging state of one series (or of the parent enumeration) */
 typedef struct LdPager
 {
@@ -42,6 +44,17 @@ typedef struct LdPager
 	int64		pages;			/* pages read so far */
 	char	   *last_first;		/* identity of the previous page's first item */
 	MemoryContext cxt;			/* where last_first lives */
+	/* page prefetch: GETs in flight for the next pages, in offset order */
+	int			concurrency;	/* max_concurrency; 1 = strictly sequential */
+	int			nqueued;
+	int64		planned;		/* offset after the last queued page */
+	int64		step;			/* items per page the server gives */
+	struct
+	{
+		LdhTransfer *t;
+		int64		offset;
+		char	   *path;
+	}			queue[LD_MAX_PREFETCH];
 } LdPager;
 
 /* a series longer than this is a server that never ends */
@@ -88,6 +101,8 @@ typedef struct LdScanState
 	cJSON	   *item;			/* next item of the page, NULL at its end */
 	cJSON	   *row;			/* next embedded row of item */
 } LdScanState;
+
+static void cancel_prefetch(LdScanState *s, LdPager *pg);
 
 /* a child context of the scan's memory */
 #define new_context(estate, name) \
@@ -232,6 +247,34 @@ eval_limit(LdScanState *s, ExprState *state, ExprContext *econtext, bool is_limi
 }
 
 /*
+ * prefetch_cleanup
+ *		Memory context callback: drop the GETs still in flight when the
+ *		scan's memory goes -- at rescan, at the end, or after an ERROR.
+ */
+static void
+prefetch_cleanup(void *arg)
+{
+	LdScanState *s = (LdScanState *) arg;
+
+	cancel_prefetch(s, &s->child);
+}
+
+/*
+ * register_cleanup
+ *		Arm prefetch_cleanup on the per-execution context (a reset fires
+ *		and removes it, so it is armed again after each reset).
+ */
+static void
+register_cleanup(LdScanState *s)
+{
+	MemoryContextCallback *cb = MemoryContextAllocZero(s->run_cxt, sizeof(MemoryContextCallback));
+
+	cb->func = prefetch_cleanup;
+	cb->arg = s;
+	MemoryContextRegisterResetCallback(s->run_cxt, cb);
+}
+
+/*
  * start_execution
  *		Evaluate key values and limits; reset the series iteration.
  */
@@ -245,8 +288,9 @@ start_execution(ForeignScanState *node)
 			   *le;
 	uint32		keys = ld_endpoint_keys(s->ep);
 
-	MemoryContextReset(s->run_cxt);
+	MemoryContextReset(s->run_cxt);	/* also drops prefetches (callback) */
 	MemoryContextReset(s->batch_cxt);
+	register_cleanup(s);
 	MemoryContextReset(s->parent_cxt);
 	memset(s->values, 0, sizeof(s->values));
 	memset(s->idx, 0, sizeof(s->idx));
@@ -293,6 +337,8 @@ start_execution(ForeignScanState *node)
 		s->parent.pages = 0;
 		s->parent.last_first = NULL;
 		s->parent.cxt = s->run_cxt;
+		s->parent.concurrency = 1;
+		s->parent.nqueued = 0;
 	}
 }
 
@@ -362,6 +408,94 @@ advance_pager(LdPager *pg, const LdpPage *page, const char *path)
 }
 
 /*
+ * cancel_prefetch
+ *		Drop the GETs in flight for pages no longer wanted (early stop,
+ *		end of series, a plan that went wrong, rescan, error).
+ */
+static void
+cancel_prefetch(LdScanState *s, LdPager *pg)
+{
+	int			i;
+
+	for (i = 0; i < pg->nqueued; i++)
+		ld_prefetch_cancel(s->conn, pg->queue[i].t);
+	pg->nqueued = 0;
+}
+
+/*
+ * schedule_prefetch
+ *		With totalCount known, start GETs for the next pages (up to
+ *		max_concurrency in flight), never past totalCount or a pushed
+ *		LIMIT.  Pages are planned with the page length the server gives,
+ *		so a server that caps limit is followed correctly.
+ */
+static void
+schedule_prefetch(LdScanState *s, LdPager *pg, const LdpPage *page)
+{
+	if (pg->concurrency <= 1 || !pg->paged || page->total < 0 || pg->done)
+		return;
+	if (pg->step <= 0)
+		pg->step = page->nitems;
+	if (pg->step <= 0)
+		return;
+	if (pg->nqueued == 0)
+		pg->planned = pg->offset;
+	while (pg->nqueued < Min(pg->concurrency, LD_MAX_PREFETCH) && pg->planned < page->total)
+	{
+		int64		rest = pg->remaining >= 0 ? pg->remaining - (pg->planned - pg->offset) : -1;
+		int64		limit = s->opts.page_size;
+		char	   *path;
+		LdhTransfer *t;
+
+		if (pg->remaining >= 0 && rest <= 0)
+			break;
+		if (rest > 0)
+			limit = Min(limit, rest);
+		path = MemoryContextStrdup(pg->cxt, psprintf("%s?limit=%lld&offset=%lld", pg->path,
+													 (long long) limit, (long long) pg->planned));
+		t = ld_prefetch_start(s->conn, path);
+		if (t == NULL)
+			break;
+		pg->queue[pg->nqueued].t = t;
+		pg->queue[pg->nqueued].offset = pg->planned;
+		pg->queue[pg->nqueued].path = path;
+		pg->nqueued++;
+		pg->planned += Min(limit, pg->step);
+	}
+}
+
+/*
+ * get_page
+ *		The answer for the pager's next page: the prefetched one if it is
+ *		for this offset, else a request now (a prefetch plan that no longer
+ *		fits is dropped).
+ */
+static void
+get_page(LdScanState *s, LdPager *pg, const char *path, LdResult *res)
+{
+	if (pg->nqueued > 0 && pg->queue[0].offset == pg->offset)
+	{
+		LdhTransfer *t = pg->queue[0].t;
+		const char *qpath = pg->queue[0].path;
+
+		pg->nqueued--;
+		memmove(&pg->queue[0], &pg->queue[1], pg->nqueued * sizeof(pg->queue[0]));
+		if (ld_prefetch_finish(s->conn, t, qpath, &s->stats, res))
+		{
+			/* rate limited: back off as a whole, strictly sequential now */
+			cancel_prefetch(s, pg);
+			pg->concurrency = 1;
+		}
+		return;
+	}
+	cancel_prefetch(s, pg);
+	if (s->use_cache)
+		ld_request_cached(s->conn, path, &s->stats, res);
+	else
+		ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, res);
+}
+
+/*
  * fetch_page
  *		GET the next page of a pager into cxt (reset first).  Returns the
  *		first item of the page (for a single-item endpoint: the item), or
@@ -379,17 +513,17 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 	int64		limit = s->opts.page_size;
 
 	if (pg->done || pg->remaining == 0)
+	{
+		cancel_prefetch(s, pg);
 		return (pg->done = true, NULL);
+	}
 	if (pg->remaining >= 0)
 		limit = Min(limit, pg->remaining);
 	MemoryContextReset(cxt);
 	old = MemoryContextSwitchTo(cxt);
 	path = pg->paged ? psprintf("%s?limit=%lld&offset=%lld", pg->path,
 								(long long) limit, (long long) pg->offset) : pg->path;
-	if (s->use_cache)
-		ld_request_cached(s->conn, path, &s->stats, &res);
-	else
-		ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, &res);
+	get_page(s, pg, path, &res);
 	if (res.status == 404 && nf == LD_404_EMPTY)
 	{
 		pg->done = true;
@@ -410,6 +544,10 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 		pg->done = true;
 	else
 		advance_pager(pg, &page, path);
+	if (pg->done)
+		cancel_prefetch(s, pg);
+	else
+		schedule_prefetch(s, pg, &page);
 	return page.first;
 }
 
@@ -512,6 +650,9 @@ next_series(LdScanState *s)
 	s->child.pages = 0;
 	s->child.last_first = NULL;
 	s->child.cxt = s->run_cxt;
+	cancel_prefetch(s, &s->child);
+	s->child.concurrency = s->use_cache ? 1 : s->opts.max_concurrency;
+	s->child.step = 0;
 	s->item = s->row = NULL;
 	return true;
 }
@@ -610,12 +751,17 @@ ldReScanForeignScan(ForeignScanState *node)
 
 /*
  * ldEndForeignScan
- *		Nothing to close: memory goes with the query, the connection stays
- *		cached for the next query.
+ *		Drop prefetches still in flight; memory goes with the query, the
+ *		connection stays cached for the next query.
  */
 void
 ldEndForeignScan(ForeignScanState *node)
 {
+	LdScanState *s = (LdScanState *) node->fdw_state;
+
+	/* a scan that stopped early: drop the pages still in flight */
+	if (s->run_cxt != NULL)
+		cancel_prefetch(s, &s->child);
 }
 
 /*

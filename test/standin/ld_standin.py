@@ -258,7 +258,7 @@ class Store:
         self.id_counter += 1
         return str(uuid.UUID(int=(0x1d5a_57a1_d000 << 80) | self.id_counter, version=4))
 
-    def take_fault(self, method, raw_path):
+    def take_fault(self, method, raw_path, query=""):
         """Consume and return the first queued fault matching the request, or None."""
         for fault in self.faults:
             if fault["times"] <= 0:
@@ -266,6 +266,8 @@ class Store:
             if fault["method"] and fault["method"].upper() != method:
                 continue
             if fault["path"] and not re.search(fault["path"], raw_path):
+                continue
+            if fault["query"] and not re.search(fault["query"], query):
                 continue
             fault["times"] -= 1
             self.faults = [f for f in self.faults if f["times"] > 0]
@@ -901,10 +903,10 @@ def handle_api(store, req, api_key):
 # Control API (/_test/...)
 # ---------------------------------------------------------------------------
 
-FAULT_DEFAULTS = {"method": None, "path": None, "times": 1, "status": None, "headers": {}, "body": None,
+FAULT_DEFAULTS = {"method": None, "path": None, "query": None, "times": 1, "status": None, "headers": {}, "body": None,
                   "delay_ms": 0, "stall_ms": 0, "slow_body_ms": 0, "malformed": False, "truncate": False,
                   "content_type": None}
-FAULT_TYPES = {"method": (str, type(None)), "path": (str, type(None)), "times": int, "status": (int, type(None)),
+FAULT_TYPES = {"method": (str, type(None)), "path": (str, type(None)), "query": (str, type(None)), "times": int, "status": (int, type(None)),
                "headers": dict, "body": (str, type(None)), "delay_ms": int, "stall_ms": int,
                "slow_body_ms": int, "malformed": bool, "truncate": bool, "content_type": (str, type(None))}
 CONFIG_TYPES = {"page_cap": (int, type(None)), "omit_total_count": bool, "omit_links": bool,
@@ -1175,7 +1177,7 @@ class Handler(BaseHTTPRequestHandler):
     def serve_api(self, store, req, query, chunked):
         """Answer one API request, applying a queued fault if one matches."""
         with store.lock:
-            fault = store.take_fault(req.method, req.raw_path)
+            fault = store.take_fault(req.method, req.raw_path, query)
             reply = None if fault and fault["stall_ms"] else self.answer(store, req, fault)
             self.record(self.log_entry(req, query, chunked, reply, fault))
         if fault and fault["stall_ms"]:
