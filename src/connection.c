@@ -467,14 +467,29 @@ run_transfer(LdConn *conn, const LdhRequest *req)
 LdhTransfer *
 ld_prefetch_start(LdConn *conn, const char *path)
 {
+	return ld_async_start(conn, "GET", path, NULL);
+}
+
+/*
+ * ld_async_start
+ *		Start a request without waiting for it (prefetch, batch insert);
+ *		NULL if no transfer slot is free.  The caller owns the transfer.
+ */
+LdhTransfer *
+ld_async_start(LdConn *conn, const char *method, const char *path, const char *body)
+{
 	LdhRequest	req;
 	char	   *url = psprintf("%s%s", conn->base_url, path);
 	LdhTransfer *t;
 
+	if (strcmp(method, "GET") != 0)
+		ld_cache_reset();
 	memset(&req, 0, sizeof(req));
-	req.method = "GET";
+	req.method = method;
 	req.url = url;
 	req.api_key = conn->api_key;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
 	t = ldh_start(conn->client, &req);	/* NULL: no slot, do not prefetch */
 	pfree(url);
 	return t;
@@ -511,6 +526,44 @@ ld_prefetch_finish(LdConn *conn, LdhTransfer *t, const char *path,
 	stats->retries++;
 	ld_request(conn, "GET", path, NULL, NULL, stats, result);
 	return r.status == 429;
+}
+
+/*
+ * ld_async_finish
+ *		Wait for a request started with ld_async_start.  A complete answer
+ *		is returned as is, whatever its status.  What may be retried (a
+ *		429; a connect failure before anything was sent) is sent again the
+ *		normal way, with its retries; other transport failures are errors.
+ */
+void
+ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method, const char *path,
+				const char *body, LdStats *stats, LdResult *result)
+{
+	LdhResponse r;
+
+	wait_transfer(conn, t);
+	r = *ldh_response(t);
+	stats->requests++;
+	stats->bytes += r.bytes_received;
+	if (r.outcome == LDH_DONE && r.status != 429)
+	{
+		result->status = r.status;
+		strlcpy(result->content_type, r.content_type, sizeof(result->content_type));
+		result->body_len = r.body_len;
+		result->body = palloc(r.body_len + 1);
+		memcpy(result->body, r.body, r.body_len + 1);
+		ldh_release(conn->client, t);
+		return;
+	}
+	ldh_release(conn->client, t);
+	if (r.status == 429 || (r.outcome == LDH_CONNECT_FAILED && !r.request_sent) ||
+		strcmp(method, "GET") == 0)
+	{
+		stats->retries++;
+		ld_request(conn, method, path, body, NULL, stats, result);
+		return;
+	}
+	report_transport_error(method, path, &r, conn);
 }
 
 /*

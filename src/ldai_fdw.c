@@ -57,6 +57,8 @@ ldai_fdw_handler(PG_FUNCTION_ARGS)
 	routine->ExecForeignDelete = ldExecForeignDelete;
 	routine->EndForeignModify = ldEndForeignModify;
 	routine->IsForeignRelUpdatable = ldIsForeignRelUpdatable;
+	routine->GetForeignModifyBatchSize = ldGetForeignModifyBatchSize;
+	routine->ExecForeignBatchInsert = ldExecForeignBatchInsert;
 	routine->ExplainForeignModify = ldExplainForeignModify;
 
 	routine->PlanDirectModify = ldPlanDirectModify;

@@ -194,6 +194,11 @@ extern LdhTransfer *ld_prefetch_start(LdConn *conn, const char *path);
 extern bool ld_prefetch_finish(LdConn *conn, LdhTransfer *t, const char *path,
 							   LdStats *stats, LdResult *result);
 extern void ld_prefetch_cancel(LdConn *conn, LdhTransfer *t);
+extern LdhTransfer *ld_async_start(LdConn *conn, const char *method,
+								   const char *path, const char *body);
+extern void ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method,
+							const char *path, const char *body, LdStats *stats,
+							LdResult *result);
 
 /* in cache.c */
 extern void ld_cache_reset(void);
@@ -345,6 +350,11 @@ extern TupleTableSlot *ldExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 										   TupleTableSlot *planSlot);
 extern void ldEndForeignModify(EState *estate, ResultRelInfo *rinfo);
 extern int	ldIsForeignRelUpdatable(Relation rel);
+extern int	ldGetForeignModifyBatchSize(ResultRelInfo *rinfo);
+extern TupleTableSlot **ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
+												 TupleTableSlot **slots,
+												 TupleTableSlot **planSlots,
+												 int *numSlots);
 extern List *ld_update_targets(PlannerInfo *root, Index resultRelation,
 							   Oid relid, const LdResource *res);
 extern const char *ld_body_field(const LdResource *res, const LdAttr *a);

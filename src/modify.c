@@ -55,6 +55,7 @@ typedef struct LdModifyState
 	AttrNumber	wholerow_junk;	/* DELETE RETURNING: the row as read */
 	char		new_run_id[37]; /* INSERT: run_id for rows that give none */
 	int64		rows;			/* rows processed so far */
+	int			in_flight;		/* batch insert: later rows possibly sent too */
 	LdStats		stats;
 	MemoryContext row_cxt;		/* reset per row */
 } LdModifyState;
@@ -391,9 +392,15 @@ row_error_callback(void *arg)
 	const char *what = rc->state->operation == CMD_INSERT ? "INSERT into" :
 		rc->state->operation == CMD_UPDATE ? "UPDATE of" : "DELETE from";
 
-	errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were sent)",
-			   (long long) rc->state->rows + 1, what, rc->relname,
-			   (long long) rc->state->rows);
+	if (rc->state->in_flight > 0)
+		errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were sent; "
+				   "up to %d later rows of the same batch may have been sent too)",
+				   (long long) rc->state->rows + 1, what, rc->relname,
+				   (long long) rc->state->rows, rc->state->in_flight);
+	else
+		errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were sent)",
+				   (long long) rc->state->rows + 1, what, rc->relname,
+				   (long long) rc->state->rows);
 }
 
 /*
@@ -706,9 +713,149 @@ ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 									 op == CMD_UPDATE ? "PATCH" : "DELETE",
 									 ld_build_path(&ep, opts.project_key, keys, true)),
 							es);
+	if (es->verbose && op == CMD_INSERT && rinfo->ri_BatchSize > 1)
+		ExplainPropertyInteger("Batch Size", NULL, rinfo->ri_BatchSize, es);
 	if (es->analyze && s->conn != NULL)
 	{
 		ExplainPropertyInteger("LaunchDarkly requests", NULL, s->stats.requests, es);
 		ExplainPropertyInteger("LaunchDarkly retries", NULL, s->stats.retries, es);
 	}
+}
+
+/*
+ * ldGetForeignModifyBatchSize
+ *		How many rows an INSERT hands us at once (batch_size); 1 when
+ *		RETURNING or row triggers need each row's answer first.
+ */
+int
+ldGetForeignModifyBatchSize(ResultRelInfo *rinfo)
+{
+	LdModifyState *s = (LdModifyState *) rinfo->ri_FdwState;
+	LdOptions	opts;
+
+	if (rinfo->ri_projectReturning != NULL ||
+		(rinfo->ri_TrigDesc != NULL &&
+		 (rinfo->ri_TrigDesc->trig_insert_before_row ||
+		  rinfo->ri_TrigDesc->trig_insert_after_row)))
+		return 1;
+	if (s != NULL && s->res != NULL)
+		return s->opts.batch_size;
+	ld_get_options(RelationGetRelid(rinfo->ri_RelationDesc), &opts);
+	return opts.batch_size;
+}
+
+/*
+ * send_batch
+ *		POST the rows' bodies with up to max_concurrency in flight, in row
+ *		order; a row whose request cannot start now is sent on its own.
+ *		On an ERROR the requests still in flight are dropped.
+ */
+static void
+send_batch(LdModifyState *s, int n, char **paths, char **bodies, LdResult *res,
+		   int64 first_row)
+{
+	LdhTransfer **ts = palloc0(sizeof(LdhTransfer *) * n);
+	int			next = 0;
+	bool		failed = false;
+	int			i;
+
+	PG_TRY();
+	{
+		for (i = 0; i < n; i++)
+		{
+			/* after a failure no new row is sent; those in flight finish */
+			if (failed && ts[i] == NULL)
+			{
+				res[i].status = 0;
+				continue;
+			}
+			while (!failed && next < n && next - i < s->opts.max_concurrency)
+			{
+				ts[next] = ld_async_start(s->conn, "POST", paths[next], bodies[next]);
+				if (ts[next] == NULL)
+					break;
+				next++;
+			}
+			if (next <= i)
+				next = i + 1;
+			s->rows = first_row + i;
+			s->in_flight = next - i - 1;
+			if (ts[i] != NULL)
+				ld_async_finish(s->conn, ts[i], "POST", paths[i], bodies[i], &s->stats, &res[i]);
+			else
+				ld_request(s->conn, "POST", paths[i], bodies[i], NULL, &s->stats, &res[i]);
+			ts[i] = NULL;
+			failed |= (res[i].status < 200 || res[i].status > 299);
+		}
+	}
+	PG_CATCH();
+	{
+		for (i = 0; i < n; i++)
+			if (ts[i] != NULL)
+				ld_prefetch_cancel(s->conn, ts[i]);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * ldExecForeignBatchInsert
+ *		Up to batch_size rows: every body is built and checked first, then
+ *		the POSTs go out concurrently; the first failing row (in row order)
+ *		is reported, saying which later rows of the batch were sent too.
+ */
+TupleTableSlot **
+ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slots,
+						 TupleTableSlot **planSlots, int *numSlots)
+{
+	LdModifyState *s = (LdModifyState *) rinfo->ri_FdwState;
+	int			n = *numSlots;
+	int64		first = s->rows;
+	char	  **paths;
+	char	  **bodies;
+	LdResult   *res;
+	ErrorContextCallback errcb;
+	LdRowContext rc = {s, RelationGetRelationName(rinfo->ri_RelationDesc)};
+	MemoryContext old;
+	int			i;
+
+	MemoryContextReset(s->row_cxt);
+	old = MemoryContextSwitchTo(s->row_cxt);
+	errcb.callback = row_error_callback;
+	errcb.arg = &rc;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	paths = palloc(sizeof(char *) * n);
+	bodies = palloc(sizeof(char *) * n);
+	res = palloc0(sizeof(LdResult) * n);
+	for (i = 0; i < n; i++)
+	{
+		const char *keys[LDK_COUNT] = {0};
+		LdEndpoint	ep = {s->res->writes.create};
+		cJSON	   *body;
+		char	   *printed;
+
+		s->rows = first + i;
+		body = insert_body(s, slots[i], keys);
+		printed = cJSON_PrintUnformatted(body);
+		bodies[i] = pstrdup(printed);
+		cJSON_free(printed);
+		paths[i] = ld_build_path(&ep, s->opts.project_key, keys, true);
+	}
+	send_batch(s, n, paths, bodies, res, first);
+	s->in_flight = 0;
+	for (i = 0; i < n; i++)
+		if (res[i].status < 200 || res[i].status > 299)
+		{
+			int			j;
+
+			s->rows = first + i;
+			for (j = i + 1; j < n; j++)
+				s->in_flight += (res[j].status != 0);
+			ld_report_http_error("POST", paths[i], &res[i]);
+		}
+	s->rows = first + n;
+	error_context_stack = errcb.previous;
+	MemoryContextSwitchTo(old);
+	return slots;
 }
