@@ -178,7 +178,8 @@ def setup(args):
         "s1000_seq": (1000, ", max_concurrency '1'", "max_concurrency"),
         "s100_seq": (100, ", max_concurrency '1'", "max_concurrency"),
         "s_b1": (1000, ", batch_size '1'", "batch_size"),
-        "s_b10": (1000, ", batch_size '10'", "batch_size"),
+        # batch_size rows are sent concurrently: let all 10 of a batch be in flight
+        "s_b10": (1000, ", batch_size '10', max_concurrency '10'", "batch_size"),
     }
     tables = {"big": BIG, "p3": P3_ROWS, "small": SMALL, "huge": HUGE, "ins": 0}
     features = {"max_concurrency": None, "batch_size": None}
@@ -438,7 +439,7 @@ def p5(args, srv, res):
         if "s_b1" in res["servers"]:
             r["b1"] = repeat("FDW, batch_size '1'", run("s_b1"), args.seq_insert_runs, 0,
                              expect=f"INSERT 0 {INSERT_ROWS}")
-            r["b10"] = repeat("FDW, batch_size '10'", run("s_b10"), args.delay_runs, 0,
+            r["b10"] = repeat("FDW, batch_size '10', max_concurrency '10'", run("s_b10"), args.delay_runs, 0,
                               expect=f"INSERT 0 {INSERT_ROWS}")
             r["b10_ret"] = repeat("FDW, batch_size '10', with RETURNING (info)", run("s_b10", True), 1, 0)
             hashes = {x["hash"] for k in ("s_b1", "s_b10") for x in r[k]}

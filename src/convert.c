@@ -22,7 +22,10 @@
 #include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -305,6 +308,94 @@ epoch_ms_to_timestamp(const LdAttr *attr, const cJSON *value)
 }
 
 /*
+ * number_value
+ *		A JSON number as a jsonb numeric: integers exactly, others through
+ *		the shortest text that reads back as the same double (as cJSON
+ *		prints them).
+ */
+static Numeric
+number_value(double d)
+{
+	char		buf[64];
+
+	if (d == (double) (int64) d && d > -9007199254740992.0 && d < 9007199254740992.0)
+		return int64_to_numeric((int64) d);
+	snprintf(buf, sizeof(buf), "%1.15g", d);
+	if (strtod(buf, NULL) != d)
+		snprintf(buf, sizeof(buf), "%1.17g", d);
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+}
+
+/*
+ * push_json
+ *		Add a cJSON value to a jsonb being built (the tree walked once,
+ *		instead of printed and parsed again by jsonb_in).
+ */
+static JsonbValue *
+push_json(JsonbParseState **state, const cJSON *v, JsonbIteratorToken token)
+{
+	JsonbValue	jv;
+	const cJSON *c;
+
+	check_stack_depth();
+	if (cJSON_IsObject(v) || cJSON_IsArray(v))
+	{
+		bool		obj = cJSON_IsObject(v);
+		JsonbValue *res;
+
+		pushJsonbValue(state, obj ? WJB_BEGIN_OBJECT : WJB_BEGIN_ARRAY, NULL);
+		cJSON_ArrayForEach(c, v)
+		{
+			if (obj)
+			{
+				jv.type = jbvString;
+				jv.val.string.val = c->string;
+				jv.val.string.len = strlen(c->string);
+				pg_verifymbstr(jv.val.string.val, jv.val.string.len, false);
+				pushJsonbValue(state, WJB_KEY, &jv);
+			}
+			push_json(state, c, obj ? WJB_VALUE : WJB_ELEM);
+		}
+		res = pushJsonbValue(state, obj ? WJB_END_OBJECT : WJB_END_ARRAY, NULL);
+		return res;
+	}
+	if (cJSON_IsString(v))
+	{
+		jv.type = jbvString;
+		jv.val.string.val = v->valuestring;
+		jv.val.string.len = strlen(v->valuestring);
+		pg_verifymbstr(jv.val.string.val, jv.val.string.len, false);
+	}
+	else if (cJSON_IsNumber(v))
+	{
+		jv.type = jbvNumeric;
+		jv.val.numeric = number_value(v->valuedouble);
+	}
+	else if (cJSON_IsBool(v))
+	{
+		jv.type = jbvBool;
+		jv.val.boolean = cJSON_IsTrue(v);
+	}
+	else
+		jv.type = jbvNull;
+	return pushJsonbValue(state, token, &jv);
+}
+
+/*
+ * json_to_jsonb
+ *		A JSON object or array as a jsonb Datum, built from the tree.
+ */
+static Datum
+json_to_jsonb(const cJSON *value)
+{
+	JsonbParseState *state = NULL;
+
+	return JsonbPGetDatum(JsonbValueToJsonb(push_json(&state, value, WJB_VALUE)));
+}
+
+/*
  * convert_scalar
  *		One JSON value into one Datum of a (non-array) type.
  */
@@ -314,6 +405,9 @@ convert_scalar(const LdAttr *attr, LdConv conv, FmgrInfo *input, Oid ioparam,
 {
 	char	   *text;
 
+	if (conv == LDV_JSON && attr->type.typid == JSONBOID &&
+		(cJSON_IsObject(value) || cJSON_IsArray(value)))
+		return json_to_jsonb(value);
 	if (conv == LDV_JSON)
 		return InputFunctionCall(input, ld_json_text(value), ioparam, typmod);
 	if (conv == LDV_BOOL && cJSON_IsBool(value))
