@@ -407,6 +407,40 @@ report_transport_error(const char *method, const char *path,
 }
 
 /*
+ * copy_result
+ *		A complete response as an LdResult in the current memory context.
+ */
+static void
+copy_result(const LdhResponse *r, LdResult *result)
+{
+	result->status = r->status;
+	strlcpy(result->content_type, r->content_type, sizeof(result->content_type));
+	result->body_len = r->body_len;
+	result->body = palloc(r->body_len + 1);
+	memcpy(result->body, r->body, r->body_len + 1);
+}
+
+/*
+ * fill_request
+ *		The parts of a request to base_url + path.  A write empties the
+ *		statement's response cache: what it read before may be stale now.
+ */
+static void
+fill_request(LdhRequest *req, LdConn *conn, const char *method, const char *path,
+			 const char *body, const char *extra_header)
+{
+	if (strcmp(method, "GET") != 0)
+		ld_cache_reset();
+	memset(req, 0, sizeof(*req));
+	req->method = method;
+	req->url = psprintf("%s%s", conn->base_url, path);
+	req->api_key = conn->api_key;
+	req->extra_header = extra_header;
+	req->body = body;
+	req->body_len = body ? strlen(body) : 0;
+}
+
+/*
  * start_transfer
  *		Start one attempt of a request (it runs while we wait for others).
  */
@@ -460,17 +494,6 @@ run_transfer(LdConn *conn, const LdhRequest *req)
 }
 
 /*
- * ld_prefetch_start
- *		Start a GET without waiting for it (page prefetch).  The caller
- *		owns the transfer: ld_prefetch_finish or ld_prefetch_cancel it.
- */
-LdhTransfer *
-ld_prefetch_start(LdConn *conn, const char *path)
-{
-	return ld_async_start(conn, "GET", path, NULL);
-}
-
-/*
  * ld_async_start
  *		Start a request without waiting for it (prefetch, batch insert);
  *		NULL if no transfer slot is free.  The caller owns the transfer.
@@ -479,99 +502,57 @@ LdhTransfer *
 ld_async_start(LdConn *conn, const char *method, const char *path, const char *body)
 {
 	LdhRequest	req;
-	char	   *url = psprintf("%s%s", conn->base_url, path);
 	LdhTransfer *t;
 
-	if (strcmp(method, "GET") != 0)
-		ld_cache_reset();
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.url = url;
-	req.api_key = conn->api_key;
-	req.body = body;
-	req.body_len = body ? strlen(body) : 0;
-	t = ldh_start(conn->client, &req);	/* NULL: no slot, do not prefetch */
-	pfree(url);
+	fill_request(&req, conn, method, path, body, NULL);
+	t = ldh_start(conn->client, &req);	/* NULL: no slot free */
+	pfree((char *) req.url);
 	return t;
-}
-
-/*
- * ld_prefetch_finish
- *		Wait for a prefetched GET.  A complete 2xx answer is returned as
- *		is; anything else is sent again the normal way (with retries and
- *		error reports).  Returns true if the server rate-limited it, so
- *		the caller can stop prefetching.
- */
-bool
-ld_prefetch_finish(LdConn *conn, LdhTransfer *t, const char *path,
-				   LdStats *stats, LdResult *result)
-{
-	LdhResponse r;
-
-	wait_transfer(conn, t);
-	r = *ldh_response(t);
-	stats->requests++;
-	stats->bytes += r.bytes_received;
-	if (r.outcome == LDH_DONE && r.status >= 200 && r.status <= 299)
-	{
-		result->status = r.status;
-		strlcpy(result->content_type, r.content_type, sizeof(result->content_type));
-		result->body_len = r.body_len;
-		result->body = palloc(r.body_len + 1);
-		memcpy(result->body, r.body, r.body_len + 1);
-		ldh_release(conn->client, t);
-		return false;
-	}
-	ldh_release(conn->client, t);
-	stats->retries++;
-	ld_request(conn, "GET", path, NULL, NULL, stats, result);
-	return r.status == 429;
 }
 
 /*
  * ld_async_finish
  *		Wait for a request started with ld_async_start.  A complete answer
- *		is returned as is, whatever its status.  What may be retried (a
- *		429; a connect failure before anything was sent) is sent again the
- *		normal way, with its retries; other transport failures are errors.
+ *		is returned as is (for a GET, only a 2xx one).  Otherwise the
+ *		request is sent again the normal way -- with its retries and error
+ *		reports -- when that is safe: always for a GET, for a write only
+ *		after a 429 or a connect failure before anything was sent; other
+ *		transport failures of a write are errors.  Returns true if the
+ *		server rate-limited it, so the caller can slow down.
  */
-void
+bool
 ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method, const char *path,
 				const char *body, LdStats *stats, LdResult *result)
 {
+	bool		get = strcmp(method, "GET") == 0;
 	LdhResponse r;
 
 	wait_transfer(conn, t);
 	r = *ldh_response(t);
 	stats->requests++;
 	stats->bytes += r.bytes_received;
-	if (r.outcome == LDH_DONE && r.status != 429)
+	if (r.outcome == LDH_DONE && r.status != 429 &&
+		(!get || (r.status >= 200 && r.status <= 299)))
 	{
-		result->status = r.status;
-		strlcpy(result->content_type, r.content_type, sizeof(result->content_type));
-		result->body_len = r.body_len;
-		result->body = palloc(r.body_len + 1);
-		memcpy(result->body, r.body, r.body_len + 1);
+		copy_result(&r, result);
 		ldh_release(conn->client, t);
-		return;
+		return false;
 	}
 	ldh_release(conn->client, t);
-	if (r.status == 429 || (r.outcome == LDH_CONNECT_FAILED && !r.request_sent) ||
-		strcmp(method, "GET") == 0)
-	{
-		stats->retries++;
-		ld_request(conn, method, path, body, NULL, stats, result);
-		return;
-	}
-	report_transport_error(method, path, &r, conn);
+	if (!get && r.status != 429 && !(r.outcome == LDH_CONNECT_FAILED && !r.request_sent))
+		report_transport_error(method, path, &r, conn);
+	stats->retries++;
+	ld_request(conn, method, path, body, NULL, stats, result);
+	return r.status == 429;
 }
 
 /*
- * ld_prefetch_cancel
- *		Drop a prefetched GET that is no longer wanted.
+ * ld_async_cancel
+ *		Drop a request started with ld_async_start that is no longer
+ *		wanted (a prefetched page after an early stop, an error).
  */
 void
-ld_prefetch_cancel(LdConn *conn, LdhTransfer *t)
+ld_async_cancel(LdConn *conn, LdhTransfer *t)
 {
 	ldh_release(conn->client, t);
 }
@@ -588,19 +569,9 @@ ld_request(LdConn *conn, const char *method, const char *path,
 		   LdStats *stats, LdResult *result)
 {
 	LdhRequest	req;
-	char	   *url = psprintf("%s%s", conn->base_url, path);
 	int			attempt;
 
-	/* a write makes what this statement read before stale */
-	if (strcmp(method, "GET") != 0)
-		ld_cache_reset();
-	memset(&req, 0, sizeof(req));
-	req.method = method;
-	req.url = url;
-	req.api_key = conn->api_key;
-	req.extra_header = extra_header;
-	req.body = body;
-	req.body_len = body ? strlen(body) : 0;
+	fill_request(&req, conn, method, path, body, extra_header);
 
 	for (attempt = 0;; attempt++)
 	{
@@ -626,15 +597,11 @@ ld_request(LdConn *conn, const char *method, const char *path,
 			ldh_release(conn->client, t);
 			report_transport_error(method, path, &r, conn);
 		}
-		result->status = r.status;
-		strlcpy(result->content_type, r.content_type, sizeof(result->content_type));
-		result->body_len = r.body_len;
-		result->body = palloc(r.body_len + 1);
-		memcpy(result->body, r.body, r.body_len + 1);
+		copy_result(&r, result);
 		ldh_release(conn->client, t);
 		break;
 	}
-	pfree(url);
+	pfree((char *) req.url);
 }
 
 /*

@@ -552,11 +552,11 @@ ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 }
 
 /*
- * out_text
+ * ld_datum_text
  *		A Datum's text through its type's output function.
  */
-static char *
-out_text(Oid typid, Datum value)
+char *
+ld_datum_text(Oid typid, Datum value)
 {
 	Oid			out;
 	bool		varlena;
@@ -585,7 +585,7 @@ scalar_to_json(const LdAttr *attr, Oid typid, LdConv conv, Datum value)
 			return cJSON_CreateNumber((double) ((DatumGetTimestampTz(value) +
 												 (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY) / 1000));
 		case LDV_JSON:
-			text = out_text(typid, value);
+			text = ld_datum_text(typid, value);
 			j = cJSON_Parse(text);
 			if (j == NULL)
 				ereport(ERROR,
@@ -595,7 +595,7 @@ scalar_to_json(const LdAttr *attr, Oid typid, LdConv conv, Datum value)
 		default:
 			break;
 	}
-	text = out_text(typid, value);
+	text = ld_datum_text(typid, value);
 	if (typid == INT2OID || typid == INT4OID || typid == INT8OID ||
 		typid == FLOAT4OID || typid == FLOAT8OID || typid == NUMERICOID)
 	{

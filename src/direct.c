@@ -214,14 +214,8 @@ ldPlanDirectModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 	keys[LDK_OPTIMIZATION] = opts.optimization_key;
 	forboth(lk, kinds, le, exprs)
 		if (IsA(lfirst(le), Const))
-		{
-			Const	   *c = (Const *) lfirst(le);
-			Oid			out;
-			bool		varlena;
-
-			getTypeOutputInfo(c->consttype, &out, &varlena);
-			keys[lfirst_int(lk)] = OidOutputFunctionCall(out, c->constvalue);
-		}
+			keys[lfirst_int(lk)] = ld_datum_text(((Const *) lfirst(le))->consttype,
+												 ((Const *) lfirst(le))->constvalue);
 	item.path = res->writes.item;
 	/* every condition is part of the identity, which the request applies */
 	fscan->scan.plan.qual = NIL;
@@ -296,13 +290,8 @@ eval_text(ExprState *state, ExprContext *econtext)
 {
 	bool		isnull;
 	Datum		d = ExecEvalExprSwitchContext(state, econtext, &isnull);
-	Oid			out;
-	bool		varlena;
 
-	if (isnull)
-		return NULL;
-	getTypeOutputInfo(exprType((Node *) state->expr), &out, &varlena);
-	return OidOutputFunctionCall(out, d);
+	return isnull ? NULL : ld_datum_text(exprType((Node *) state->expr), d);
 }
 
 /*

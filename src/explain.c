@@ -44,13 +44,7 @@ shown_value(Expr *e)
 		e = ((RelabelType *) e)->arg;
 	if (e != NULL && IsA(e, Const) && !((Const *) e)->constisnull &&
 		!type_is_array(((Const *) e)->consttype))
-	{
-		Oid			out;
-		bool		varlena;
-
-		getTypeOutputInfo(((Const *) e)->consttype, &out, &varlena);
-		return escaped(OidOutputFunctionCall(out, ((Const *) e)->constvalue));
-	}
+		return escaped(ld_datum_text(((Const *) e)->consttype, ((Const *) e)->constvalue));
 	if (e != NULL && IsA(e, Param))
 		return psprintf("$%d", ((Param *) e)->paramid);
 	return NULL;

@@ -190,13 +190,10 @@ extern void ld_report_http_error(const char *method, const char *path,
 								 const LdResult *result);
 extern void ld_check_json(const char *method, const char *path,
 						  const LdResult *result);
-extern LdhTransfer *ld_prefetch_start(LdConn *conn, const char *path);
-extern bool ld_prefetch_finish(LdConn *conn, LdhTransfer *t, const char *path,
-							   LdStats *stats, LdResult *result);
-extern void ld_prefetch_cancel(LdConn *conn, LdhTransfer *t);
+extern void ld_async_cancel(LdConn *conn, LdhTransfer *t);
 extern LdhTransfer *ld_async_start(LdConn *conn, const char *method,
 								   const char *path, const char *body);
-extern void ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method,
+extern bool ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method,
 							const char *path, const char *body, LdStats *stats,
 							LdResult *result);
 
@@ -276,6 +273,7 @@ extern void ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 						 const cJSON *row, const char *const *keys,
 						 const cJSON *parent, LdKey embedded_parent);
 extern cJSON *ld_datum_to_json(const LdAttr *attr, Datum value);
+extern char *ld_datum_text(Oid typid, Datum value);
 
 /* ----------------------------------------------------------------
  * Planning (planner.c)

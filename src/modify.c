@@ -404,6 +404,23 @@ row_error_callback(void *arg)
 }
 
 /*
+ * begin_rows
+ *		Before a row (or a batch of rows): a fresh row context to work in,
+ *		and the error context saying which row failed.  Returns the memory
+ *		context to switch back to; the caller pops errcb.
+ */
+static MemoryContext
+begin_rows(LdModifyState *s, ErrorContextCallback *errcb, LdRowContext *rc)
+{
+	MemoryContextReset(s->row_cxt);
+	errcb->callback = row_error_callback;
+	errcb->arg = rc;
+	errcb->previous = error_context_stack;
+	error_context_stack = errcb;
+	return MemoryContextSwitchTo(s->row_cxt);
+}
+
+/*
  * tree_guard
  *		Free a request-body tree when the row's context is reset (also
  *		after an ERROR).
@@ -485,20 +502,6 @@ send_row(LdModifyState *s, ResultRelInfo *rinfo, const char *method,
 }
 
 /*
- * key_text
- *		A path key value as text.
- */
-static char *
-key_text(Oid type, Datum d)
-{
-	Oid			out;
-	bool		varlena;
-
-	getTypeOutputInfo(type, &out, &varlena);
-	return OidOutputFunctionCall(out, d);
-}
-
-/*
  * insert_body
  *		The POST body of a new row: its non-null columns under the API's
  *		names; path keys (optimization_key, config_key) go into keys[].
@@ -535,7 +538,7 @@ insert_body(LdModifyState *s, TupleTableSlot *slot, const char **keys)
 		if (col == NULL || !(col->flags & LDC_INSERT))
 			reject_column(s->res, a->name, CMD_INSERT);
 		if (col->flags & LDC_PATH)
-			keys[col->key] = key_text(a->type.typid, v);
+			keys[col->key] = ld_datum_text(a->type.typid, v);
 		else
 			cJSON_AddItemToObject(body, ld_body_field(s->res, a), ld_datum_to_json(a, v));
 	}
@@ -564,7 +567,7 @@ identity_keys_of(LdModifyState *s, TupleTableSlot *planSlot, const char **keys)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("cannot identify the row: \"%s\" is NULL", ld_key_name(k))));
-		keys[k] = key_text(s->key_type[k], d);
+		keys[k] = ld_datum_text(s->key_type[k], d);
 	}
 }
 
@@ -610,14 +613,7 @@ modify_row(ResultRelInfo *rinfo, TupleTableSlot *slot, TupleTableSlot *planSlot)
 	const char *keys[LDK_COUNT] = {0};
 	ErrorContextCallback errcb;
 	LdRowContext rc = {s, RelationGetRelationName(rinfo->ri_RelationDesc)};
-	MemoryContext old;
-
-	MemoryContextReset(s->row_cxt);
-	old = MemoryContextSwitchTo(s->row_cxt);
-	errcb.callback = row_error_callback;
-	errcb.arg = &rc;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
+	MemoryContext old = begin_rows(s, &errcb, &rc);
 
 	if (s->operation == CMD_INSERT)
 		slot = send_row(s, rinfo, "POST", s->res->writes.create, keys,
@@ -792,7 +788,7 @@ send_batch(LdModifyState *s, int n, char **paths, char **bodies, LdResult *res,
 	{
 		for (i = 0; i < n; i++)
 			if (ts[i] != NULL)
-				ld_prefetch_cancel(s->conn, ts[i]);
+				ld_async_cancel(s->conn, ts[i]);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -816,15 +812,9 @@ ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **
 	LdResult   *res;
 	ErrorContextCallback errcb;
 	LdRowContext rc = {s, RelationGetRelationName(rinfo->ri_RelationDesc)};
-	MemoryContext old;
+	MemoryContext old = begin_rows(s, &errcb, &rc);
 	int			i;
 
-	MemoryContextReset(s->row_cxt);
-	old = MemoryContextSwitchTo(s->row_cxt);
-	errcb.callback = row_error_callback;
-	errcb.arg = &rc;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
 	paths = palloc(sizeof(char *) * n);
 	bodies = palloc(sizeof(char *) * n);
 	res = palloc0(sizeof(LdResult) * n);

@@ -375,13 +375,10 @@ remote_estimates(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi)
 	forboth(lk, fi->base.key_kinds, le, fi->base.key_exprs)
 	{
 		Const	   *c = (Const *) lfirst(le);
-		Oid			out;
-		bool		varlena;
 
 		if (!IsA(c, Const))
 			return;
-		getTypeOutputInfo(c->consttype, &out, &varlena);
-		keys[lfirst_int(lk)] = OidOutputFunctionCall(out, c->constvalue);
+		keys[lfirst_int(lk)] = ld_datum_text(c->consttype, c->constvalue);
 	}
 	t = remote_total(root, baserel, fi, ep->path, keys);
 	if (t >= 0)

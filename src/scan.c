@@ -182,18 +182,13 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 static List *
 value_texts(Datum d, bool isnull, Oid type)
 {
-	Oid			out;
-	bool		varlena;
 	Oid			elemtype = get_element_type(type);
 	List	   *vals = NIL;
 
 	if (isnull)
 		return NIL;
 	if (!OidIsValid(elemtype))
-	{
-		getTypeOutputInfo(type, &out, &varlena);
-		return list_make1(makeString(OidOutputFunctionCall(out, d)));
-	}
+		return list_make1(makeString(ld_datum_text(type, d)));
 	{
 		ArrayType  *arr = DatumGetArrayTypeP(d);
 		int16		len;
@@ -206,14 +201,13 @@ value_texts(Datum d, bool isnull, Oid type)
 
 		get_typlenbyvalalign(elemtype, &len, &byval, &align);
 		deconstruct_array(arr, elemtype, len, byval, align, &elems, &nulls, &n);
-		getTypeOutputInfo(elemtype, &out, &varlena);
 		for (i = 0; i < n; i++)
 		{
 			char	   *v;
 
 			if (nulls[i])
 				continue;
-			v = OidOutputFunctionCall(out, elems[i]);
+			v = ld_datum_text(elemtype, elems[i]);
 			if (!list_member(vals, makeString(v)))	/* each key once */
 				vals = lappend(vals, makeString(v));
 		}
@@ -418,7 +412,7 @@ cancel_prefetch(LdScanState *s, LdPager *pg)
 	int			i;
 
 	for (i = 0; i < pg->nqueued; i++)
-		ld_prefetch_cancel(s->conn, pg->queue[i].t);
+		ld_async_cancel(s->conn, pg->queue[i].t);
 	pg->nqueued = 0;
 }
 
@@ -453,7 +447,7 @@ schedule_prefetch(LdScanState *s, LdPager *pg, const LdpPage *page)
 			limit = Min(limit, rest);
 		path = MemoryContextStrdup(pg->cxt, psprintf("%s?limit=%lld&offset=%lld", pg->path,
 													 (long long) limit, (long long) pg->planned));
-		t = ld_prefetch_start(s->conn, path);
+		t = ld_async_start(s->conn, "GET", path, NULL);
 		if (t == NULL)
 			break;
 		pg->queue[pg->nqueued].t = t;
@@ -480,7 +474,7 @@ get_page(LdScanState *s, LdPager *pg, const char *path, LdResult *res)
 
 		pg->nqueued--;
 		memmove(&pg->queue[0], &pg->queue[1], pg->nqueued * sizeof(pg->queue[0]));
-		if (ld_prefetch_finish(s->conn, t, qpath, &s->stats, res))
+		if (ld_async_finish(s->conn, t, "GET", qpath, NULL, &s->stats, res))
 		{
 			/* rate limited: back off as a whole, strictly sequential now */
 			cancel_prefetch(s, pg);
