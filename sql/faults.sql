@@ -123,5 +123,31 @@ SELECT wait_for_wait_event('/* terminate me */') AS victim \gset
 SELECT pg_terminate_backend(:victim, 5000) AS terminated;
 SELECT count(*) AS still_there FROM pg_stat_activity WHERE pid = :victim;
 SELECT dblink_disconnect('bg2');
+-- a connect that never completes (the stand-in keeps a port whose accept
+-- queue is full): statement_timeout ends it at once
+\getenv bhport LDAI_STANDIN_BLACKHOLE_PORT
+\getenv ldkey LDAI_TEST_API_KEY
+SELECT format('http://127.0.0.1:%s', :'bhport') AS bh_url \gset
+CREATE SERVER blackhole FOREIGN DATA WRAPPER ldai_fdw
+  OPTIONS (base_url :'bh_url', project_key 'default', max_retries '0');
+CREATE USER MAPPING FOR CURRENT_USER SERVER blackhole OPTIONS (api_key :'ldkey');
+CREATE FOREIGN TABLE bh_configs (key text) SERVER blackhole OPTIONS (resource 'ai_configs');
+SET statement_timeout = '300ms';
+DO $$
+DECLARE t0 timestamptz := clock_timestamp();
+BEGIN
+  PERFORM * FROM bh_configs;
+EXCEPTION WHEN query_canceled THEN
+  RAISE NOTICE 'connect canceled (SQLSTATE %) within a second: %', SQLSTATE, clock_timestamp() - t0 < interval '1 second';
+END $$;
+RESET statement_timeout;
+-- ... and connect_timeout_ms ends it too, with a hint
+ALTER SERVER blackhole OPTIONS (ADD connect_timeout_ms '200');
+\set VERBOSITY terse
+SELECT * FROM bh_configs;
+\set VERBOSITY default
+SELECT sqlstate_of('SELECT * FROM bh_configs');
+DROP SERVER blackhole CASCADE;
+
 -- and this session still works
 SELECT key FROM ld.ai_configs ORDER BY key;

@@ -19,9 +19,11 @@ import json
 import os
 import re
 import signal
+import socket
 import ssl
 import sys
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote
@@ -1308,6 +1310,9 @@ def parse_args(argv):
     parser.add_argument("--journal", help="append every request-log entry here as a JSON line, never cleared")
     parser.add_argument("--tls-cert", help="serve https with this PEM certificate chain (needs --tls-key)")
     parser.add_argument("--tls-key", help="the PEM private key of --tls-cert")
+    parser.add_argument("--blackhole-port-file",
+                        help="also open a port whose accept queue is kept full, so that connecting "
+                             "to it stalls (cancel-during-connect tests); write its port here")
     args = parser.parse_args(argv)
     args.api_key = args.api_key or os.environ.get("LDAI_STANDIN_API_KEY")
     if not args.api_key:
@@ -1337,6 +1342,23 @@ def remove_port_file(path, port):
         pass
 
 
+def open_blackhole(path):
+    """A loopback port nobody accepts on, its queue filled: a client's connect() stalls there."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        fillers.append(s)
+    time.sleep(0.2)
+    write_port_file(path, port)
+    return [listener] + fillers
+
+
 def main(argv=None):
     """Serve until SIGTERM/SIGINT or --max-lifetime, then shut down cleanly."""
     args = parse_args(argv)
@@ -1357,6 +1379,7 @@ def main(argv=None):
         signal.signal(sig, lambda *_: threading.Thread(target=STOP.set).start())
     worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     worker.start()
+    blackhole = open_blackhole(args.blackhole_port_file) if args.blackhole_port_file else []
     if args.port_file:
         write_port_file(args.port_file, port)
     if args.verbose:
@@ -1365,6 +1388,8 @@ def main(argv=None):
     STOP.set()
     server.shutdown()
     server.server_close()
+    for s in blackhole:
+        s.close()
     if args.port_file:
         remove_port_file(args.port_file, port)
     if journal:
