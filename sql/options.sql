@@ -50,6 +50,18 @@ DROP SERVER plain_super;
 REVOKE USAGE ON FOREIGN DATA WRAPPER ldai_fdw FROM ldai_plain_user;
 DROP ROLE ldai_plain_user;
 
+-- the api_key is shown only to its user and superusers (pg_user_mappings)
+CREATE ROLE ldai_key_owner;
+CREATE ROLE ldai_other;
+GRANT USAGE ON FOREIGN SERVER ld TO ldai_key_owner, ldai_other;
+CREATE USER MAPPING FOR ldai_key_owner SERVER ld OPTIONS (api_key 'not-a-real-key');
+SET ROLE ldai_other;
+SELECT usename, umoptions FROM pg_user_mappings WHERE usename = 'ldai_key_owner';
+RESET ROLE;
+DROP USER MAPPING FOR ldai_key_owner SERVER ld;
+REVOKE USAGE ON FOREIGN SERVER ld FROM ldai_key_owner, ldai_other;
+DROP ROLE ldai_key_owner, ldai_other;
+
 -- missing options are reported when the table is used, naming what to set
 CREATE FOREIGN TABLE no_resource (key text) SERVER ld;
 SELECT * FROM no_resource;
