@@ -39,6 +39,10 @@ SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "status
   "body": "{\"items\": [{\"key\": \"same\", \"name\": \"Same\"}], \"_links\": {\"self\": {}, \"next\": {}}}"}');
 SELECT key FROM ld.ai_configs;
 SELECT ld_ctl('/_test/faults', '{"method": "DELETE"}', 'DELETE');
+-- an item without the field that identifies it
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "status": 200,
+  "body": "{\"items\": [{\"name\": \"no key\"}], \"totalCount\": 1}"}');
+SELECT key, name FROM ld.ai_configs;
 -- wrong JSON types for a column
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "status": 200,
   "body": "{\"items\": [{\"key\": \"k\", \"name\": \"n\", \"version\": \"seven\"}], \"totalCount\": 1}"}');

@@ -210,6 +210,9 @@ ld_build_attrs(Relation rel, const LdResource *res, List *retrieved,
 		a->field = ld_column_field(RelationGetRelid(rel), attnum, a->name, res);
 		col = ld_find_column(res, a->name);
 		a->source = LDS_FIELD;
+		/* key columns identify items: an item without one is broken */
+		a->required = col != NULL && col->key != LDK_NONE && col->field == NULL &&
+			GetForeignColumnOptions(RelationGetRelid(rel), attnum) == NIL;
 		if (col != NULL && (col->flags & LDC_PATH) &&
 			GetForeignColumnOptions(RelationGetRelid(rel), attnum) == NIL)
 		{
@@ -545,8 +548,18 @@ ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 		else if (a->source == LDS_WHOLE)
 			slot->tts_values[j] = ld_json_to_datum(a, row, &slot->tts_isnull[j]);
 		else
-			slot->tts_values[j] = ld_json_to_datum(a, ld_json_lookup(row, a->path, a->npath),
-												   &slot->tts_isnull[j]);
+		{
+			const cJSON *v = ld_json_lookup(row, a->path, a->npath);
+
+			if (a->required && (v == NULL || cJSON_IsNull(v)))
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+						 errmsg("invalid response from LaunchDarkly: an item has no \"%s\" field",
+								a->field),
+						 errdetail("\"%s\" identifies the rows of foreign table \"%s\" (column \"%s\").",
+								   a->field, a->relname, a->name)));
+			slot->tts_values[j] = ld_json_to_datum(a, v, &slot->tts_isnull[j]);
+		}
 	}
 	ExecStoreVirtualTuple(slot);
 }

@@ -255,6 +255,7 @@ typedef struct LdAttr
 	int			npath;
 	LdSource	source;
 	LdKey		key;			/* for LDS_PATH_KEY */
+	bool		required;		/* an identifying field every item must have */
 	LdTypeConv	type;
 } LdAttr;
 
