@@ -21,6 +21,12 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#if PG_VERSION_NUM >= 170000
+#define MY_LXID (MyProc->vxid.lxid)
+#else
+#define MY_LXID (MyProc->lxid)
+#endif
+
 #define LD_CACHE_KEY_LEN 1024
 #define LD_CACHE_MAX_BYTES (16 * 1024 * 1024)
 
@@ -59,10 +65,10 @@ current_cache(void)
 {
 	HASHCTL		ctl;
 
-	if (cache_lxid != MyProc->lxid || cache_stmt != GetCurrentStatementStartTimestamp())
+	if (cache_lxid != MY_LXID || cache_stmt != GetCurrentStatementStartTimestamp())
 	{
 		ld_cache_reset();
-		cache_lxid = MyProc->lxid;
+		cache_lxid = MY_LXID;
 		cache_stmt = GetCurrentStatementStartTimestamp();
 	}
 	if (cache == NULL)
