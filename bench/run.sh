@@ -12,19 +12,9 @@ B=$ROOT/bench
 mkdir -p "$B/build" "$B/out"
 
 # 1. packages (only what is missing; Debian packages only)
-PKGS=(postgresql-15 postgresql-server-dev-15 postgresql-plpython3-15 postgresql-contrib
-      libcurl4-openssl-dev libcjson-dev curl gcc make python3 git)
-if [[ " $* " == *" --perf "* ]]; then PKGS+=(linux-perf); fi
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "bench: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+extra=(postgresql-plpython3-15 git)
+if [[ " $* " == *" --perf "* ]]; then extra+=(linux-perf); fi
+bash scripts/deps.sh "${extra[@]}"
 
 # 2. the FDW, and the fake LaunchDarkly server
 echo "bench: building and installing ldai_fdw"

@@ -546,21 +546,6 @@ ldh_release_all(LdhClient *client)
 }
 
 /*
- * ldh_active_count
- *		Number of transfers in use (finished or not).
- */
-int
-ldh_active_count(const LdhClient *client)
-{
-	int			i,
-				n = 0;
-
-	for (i = 0; i < LDH_MAX_TRANSFERS; i++)
-		n += client->transfers[i].in_use ? 1 : 0;
-	return n;
-}
-
-/*
  * ldh_escape
  *		Percent-escape one path segment (so "/", "?" and "%" stay inside
  *		it).  The result is malloc'd; free it with ldh_free().

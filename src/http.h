@@ -98,7 +98,6 @@ extern const LdhResponse *ldh_response(const LdhTransfer *transfer);
 extern int	ldh_finished(const LdhTransfer *transfer);
 extern void ldh_release(LdhClient *client, LdhTransfer *transfer);
 extern void ldh_release_all(LdhClient *client);
-extern int	ldh_active_count(const LdhClient *client);
 
 extern int	ldh_wait_set(LdhClient *client, LdhSocket *sockets, int max,
 						 long *timeout_ms);
