@@ -3,6 +3,7 @@
 
 MODULE_big = ldai_fdw
 OBJS = \
+	src/batch.o \
 	src/cache.o \
 	src/catalog.o \
 	src/connection.o \

@@ -37,4 +37,61 @@ SELECT 'code-review-bot', run::uuid, 2, it, 'Review it.', prompt
                ('eeeeeeee-0000-4000-8000-000000000005', 2, 'third')) v(run, it, prompt);
 SELECT body::jsonb->>'userInput' AS user_input, (body::jsonb->>'iteration')::int AS iteration, status FROM ld_requests()
  WHERE method = 'POST' ORDER BY 1;
+
+-- UPDATE and DELETE: the executor hands rows over one at a time, but when
+-- nothing needs a row's answer (no RETURNING, no trigger) each request is
+-- queued and the queue (batch_size) goes out concurrently
+WITH created AS (  -- RETURNING: one at a time, so they are created in order
+  INSERT INTO ld.ai_configs (key, name) SELECT format('conc-%s', to_char(n, 'FM00')), 'C' FROM eval_cases
+  RETURNING key)
+SELECT count(*) FROM created;
+EXPLAIN (VERBOSE, COSTS OFF)
+UPDATE ld.ai_configs SET description = 'updated ' || key WHERE key LIKE 'conc-%';
+SELECT ld_clear_log();
+UPDATE ld.ai_configs SET description = 'updated ' || key WHERE key LIKE 'conc-%';
+SELECT count(*) AS patches, count(DISTINCT path) AS paths, count(DISTINCT conn) > 1 AS concurrent
+  FROM ld_requests() WHERE method = 'PATCH';
+SELECT path, body, status FROM ld_requests() WHERE method = 'PATCH' ORDER BY path LIMIT 2;
+SELECT key, description FROM ld.ai_configs WHERE key LIKE 'conc-%' ORDER BY key;
+-- with RETURNING each row needs its answer: one at a time, no Batch Size
+EXPLAIN (VERBOSE, COSTS OFF)
+UPDATE ld.ai_configs SET description = 'x' WHERE key LIKE 'conc-%' RETURNING key;
+-- a trigger on the table would run before a queue is sent: one at a time
+CREATE FUNCTION conc_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER conc_after AFTER UPDATE ON ld.ai_configs FOR EACH STATEMENT EXECUTE FUNCTION conc_noop();
+EXPLAIN (VERBOSE, COSTS OFF)
+UPDATE ld.ai_configs SET description = 'x' WHERE key LIKE 'conc-%';
+DROP TRIGGER conc_after ON ld.ai_configs;
+DROP FUNCTION conc_noop();
+-- the same item twice in one statement: its two PATCHes are never in flight
+-- together, so the last one wins as it would one at a time
+SELECT ld_clear_log();
+UPDATE ld.ai_configs c SET description = v.d
+  FROM (VALUES (1, 'conc-01', 'first'), (2, 'conc-02', 'only'), (3, 'conc-01', 'second')) v(n, k, d)
+ WHERE c.key = v.k AND c.name = 'C';
+SELECT body FROM ld_requests() WHERE method = 'PATCH' AND path LIKE '%/conc-01' ORDER BY seq;
+SELECT description FROM ld.ai_configs WHERE key = 'conc-01';
+-- EXPLAIN ANALYZE counts the queued requests too
+EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+UPDATE ld.ai_configs SET description = 'again' WHERE key LIKE 'conc-%';
+-- a failing row among the queued ones is the one reported, with how many
+-- rows before it succeeded and how many later ones were in flight; no row
+-- is started after it (rows 4-6 were in flight: max_concurrency 4)
+SELECT ld_clear_log();
+SELECT ld_ctl('/_test/faults', '{"method": "PATCH", "path": "/ai-configs/conc-03$", "status": 500, "times": 1}');
+UPDATE ld.ai_configs SET description = 'fails at 3' WHERE key LIKE 'conc-%';
+SELECT substr(path, 37) AS item, status FROM ld_requests() WHERE method = 'PATCH' ORDER BY path;
+SELECT key, description FROM ld.ai_configs WHERE key LIKE 'conc-%' ORDER BY key;
+-- a check that fails before anything is sent names the row, with 0 sent
+UPDATE ld.ai_configs SET description = CASE WHEN key = 'conc-02' THEN NULL ELSE 'x' END
+ WHERE key LIKE 'conc-%';
+-- DELETE: queued and sent concurrently too
+SELECT ld_clear_log();
+DELETE FROM ld.ai_configs WHERE key LIKE 'conc-%';
+SELECT count(*) AS deletes, count(DISTINCT path) AS paths, count(DISTINCT conn) > 1 AS concurrent,
+       min(status) AS status FROM ld_requests() WHERE method = 'DELETE';
+SELECT count(*) FROM ld.ai_configs WHERE key LIKE 'conc-%';
+-- with max_concurrency 1, rows go one at a time as they come
 ALTER SERVER ld OPTIONS (ADD max_concurrency '1');
+EXPLAIN (VERBOSE, COSTS OFF)
+DELETE FROM ld.ai_configs WHERE key LIKE 'conc-%';

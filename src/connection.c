@@ -499,12 +499,13 @@ run_transfer(LdConn *conn, const LdhRequest *req)
  *		NULL if no transfer slot is free.  The caller owns the transfer.
  */
 LdhTransfer *
-ld_async_start(LdConn *conn, const char *method, const char *path, const char *body)
+ld_async_start(LdConn *conn, const char *method, const char *path, const char *body,
+			   const char *extra_header)
 {
 	LdhRequest	req;
 	LdhTransfer *t;
 
-	fill_request(&req, conn, method, path, body, NULL);
+	fill_request(&req, conn, method, path, body, extra_header);
 	t = ldh_start(conn->client, &req);	/* NULL: no slot free */
 	pfree((char *) req.url);
 	return t;
@@ -522,7 +523,8 @@ ld_async_start(LdConn *conn, const char *method, const char *path, const char *b
  */
 bool
 ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method, const char *path,
-				const char *body, LdStats *stats, LdResult *result)
+				const char *body, const char *extra_header, LdStats *stats,
+				LdResult *result)
 {
 	bool		get = strcmp(method, "GET") == 0;
 	LdhResponse r;
@@ -542,7 +544,7 @@ ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method, const char *pa
 	if (!get && r.status != 429 && !(r.outcome == LDH_CONNECT_FAILED && !r.request_sent))
 		report_transport_error(method, path, &r, conn);
 	stats->retries++;
-	ld_request(conn, method, path, body, NULL, stats, result);
+	ld_request(conn, method, path, body, extra_header, stats, result);
 	return r.status == 429;
 }
 

@@ -192,9 +192,11 @@ extern void ld_check_json(const char *method, const char *path,
 						  const LdResult *result);
 extern void ld_async_cancel(LdConn *conn, LdhTransfer *t);
 extern LdhTransfer *ld_async_start(LdConn *conn, const char *method,
-								   const char *path, const char *body);
+								   const char *path, const char *body,
+								   const char *extra_header);
 extern bool ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method,
-							const char *path, const char *body, LdStats *stats,
+							const char *path, const char *body,
+							const char *extra_header, LdStats *stats,
 							LdResult *result);
 
 /* in cache.c */
@@ -331,6 +333,39 @@ extern List *ld_explain_requests(ForeignScanState *node);
  * Writes (modify.c)
  * ----------------------------------------------------------------
  */
+typedef struct LdModifyState
+{
+	const LdResource *res;
+	LdOptions	opts;
+	LdConn	   *conn;
+	CmdType		operation;
+	LdAttr	   *attrs;			/* every column of the table */
+	int			nattrs;
+	List	   *target_attrs;	/* UPDATE: the columns the statement sets */
+	AttrNumber	key_junk[LDK_COUNT];	/* identity junk columns, 0 = none */
+	Oid			key_type[LDK_COUNT];
+	AttrNumber	wholerow_junk;	/* DELETE RETURNING: the row as read */
+	char		new_run_id[37]; /* INSERT: run_id for rows that give none */
+	int64		rows;			/* rows handed to us before this one */
+	int64		sent;			/* rows whose request succeeded */
+	int			in_flight;		/* later rows possibly sent too */
+	LdStats		stats;
+	MemoryContext row_cxt;		/* reset per row */
+	/* UPDATE / DELETE sent concurrently (batch.c): rows queued so far */
+	bool		deferred;
+	int			npending;
+	char	  **pending_path;	/* batch_size entries, in batch_cxt */
+	char	  **pending_body;
+	MemoryContext batch_cxt;	/* reset after each flush */
+} LdModifyState;
+
+/* error context of a row: which statement and which row */
+typedef struct LdRowContext
+{
+	LdModifyState *state;
+	const char *relname;
+} LdRowContext;
+
 extern void ldAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 									  RangeTblEntry *target_rte,
 									  Relation target_relation);
@@ -349,17 +384,30 @@ extern TupleTableSlot *ldExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 										   TupleTableSlot *planSlot);
 extern void ldEndForeignModify(EState *estate, ResultRelInfo *rinfo);
 extern int	ldIsForeignRelUpdatable(Relation rel);
+extern List *ld_update_targets(PlannerInfo *root, Index resultRelation,
+							   Oid relid, const LdResource *res);
+extern const char *ld_body_field(const LdResource *res, const LdAttr *a);
+extern void ld_row_error_callback(void *arg);
+extern MemoryContext ld_begin_rows(LdModifyState *s, ErrorContextCallback *errcb,
+								   LdRowContext *rc);
+extern cJSON *ld_insert_body(LdModifyState *s, TupleTableSlot *slot, const char **keys);
+extern void ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+								   List *fdw_private, int subplan_index,
+								   ExplainState *es);
+
+/* ----------------------------------------------------------------
+ * Concurrent writes (batch.c)
+ * ----------------------------------------------------------------
+ */
 extern int	ldGetForeignModifyBatchSize(ResultRelInfo *rinfo);
 extern TupleTableSlot **ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
 												 TupleTableSlot **slots,
 												 TupleTableSlot **planSlots,
 												 int *numSlots);
-extern List *ld_update_targets(PlannerInfo *root, Index resultRelation,
-							   Oid relid, const LdResource *res);
-extern const char *ld_body_field(const LdResource *res, const LdAttr *a);
-extern void ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
-								   List *fdw_private, int subplan_index,
-								   ExplainState *es);
+extern bool ld_can_defer(ResultRelInfo *rinfo, CmdType op, const LdOptions *opts);
+extern void ld_defer_row(LdModifyState *s, ResultRelInfo *rinfo, const char *path,
+						 const char *body);
+extern void ld_flush_deferred(LdModifyState *s, ResultRelInfo *rinfo);
 
 /* ----------------------------------------------------------------
  * Direct modify (direct.c)

@@ -3,8 +3,8 @@
  * modify.c
  *		  INSERT / UPDATE / DELETE as POST / PATCH / DELETE, with RETURNING.
  *
- * Each row is one API call, sent when the row is processed; a ROLLBACK
- * cannot undo it.  The row identity of a resource is the set of keys in its
+ * Each row is one API call, sent when the row is processed -- or queued
+ * and sent with the next rows' (batch.c) -- and a ROLLBACK cannot undo it.  The row identity of a resource is the set of keys in its
  * item path (catalog.c: LdWrites.item), carried to UPDATE and DELETE as
  * junk columns.  Everything that can be checked without the API -- columns
  * the API cannot set, required columns that are NULL -- is checked before
@@ -41,31 +41,10 @@ enum LdModifyPrivate
 	LdModTargetAttrs
 };
 
-typedef struct LdModifyState
-{
-	const LdResource *res;
-	LdOptions	opts;
-	LdConn	   *conn;
-	CmdType		operation;
-	LdAttr	   *attrs;			/* every column of the table */
-	int			nattrs;
-	List	   *target_attrs;	/* UPDATE: the columns the statement sets */
-	AttrNumber	key_junk[LDK_COUNT];	/* identity junk columns, 0 = none */
-	Oid			key_type[LDK_COUNT];
-	AttrNumber	wholerow_junk;	/* DELETE RETURNING: the row as read */
-	char		new_run_id[37]; /* INSERT: run_id for rows that give none */
-	int64		rows;			/* rows processed so far */
-	int			in_flight;		/* batch insert: later rows possibly sent too */
-	LdStats		stats;
-	MemoryContext row_cxt;		/* reset per row */
-} LdModifyState;
-
-/* error context of a row: which statement and which row */
-typedef struct LdRowContext
-{
-	LdModifyState *state;
-	const char *relname;
-} LdRowContext;
+static const char *deferred_request(LdModifyState *s, const char *const *keys,
+									cJSON *body, char **text);
+static void deleted_row(LdModifyState *s, ResultRelInfo *rinfo, TupleTableSlot *slot,
+						TupleTableSlot *planSlot);
 
 /*
  * identity_keys
@@ -377,16 +356,24 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	}
 	s->wholerow_junk = ExecFindJunkAttributeInTlist(outerPlanState(mtstate)->plan->targetlist,
 													"ld_wholerow");
+	if (ld_can_defer(rinfo, s->operation, &s->opts))
+	{
+		s->deferred = true;
+		s->batch_cxt = AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw batch",
+											 ALLOCSET_DEFAULT_SIZES);
+		s->pending_path = palloc0(sizeof(char *) * s->opts.batch_size);
+		s->pending_body = palloc0(sizeof(char *) * s->opts.batch_size);
+	}
 
 }
 
 /*
- * row_error_callback
+ * ld_row_error_callback
  *		Error context: which row of which statement failed (earlier rows
  *		were already sent).
  */
-static void
-row_error_callback(void *arg)
+void
+ld_row_error_callback(void *arg)
 {
 	LdRowContext *rc = (LdRowContext *) arg;
 	const char *what = rc->state->operation == CMD_INSERT ? "INSERT into" :
@@ -396,24 +383,24 @@ row_error_callback(void *arg)
 		errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were sent; "
 				   "up to %d later rows of the same batch may have been sent too)",
 				   (long long) rc->state->rows + 1, what, rc->relname,
-				   (long long) rc->state->rows, rc->state->in_flight);
+				   (long long) rc->state->sent, rc->state->in_flight);
 	else
 		errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were sent)",
 				   (long long) rc->state->rows + 1, what, rc->relname,
-				   (long long) rc->state->rows);
+				   (long long) rc->state->sent);
 }
 
 /*
- * begin_rows
+ * ld_begin_rows
  *		Before a row (or a batch of rows): a fresh row context to work in,
  *		and the error context saying which row failed.  Returns the memory
  *		context to switch back to; the caller pops errcb.
  */
-static MemoryContext
-begin_rows(LdModifyState *s, ErrorContextCallback *errcb, LdRowContext *rc)
+MemoryContext
+ld_begin_rows(LdModifyState *s, ErrorContextCallback *errcb, LdRowContext *rc)
 {
 	MemoryContextReset(s->row_cxt);
-	errcb->callback = row_error_callback;
+	errcb->callback = ld_row_error_callback;
 	errcb->arg = rc;
 	errcb->previous = error_context_stack;
 	error_context_stack = errcb;
@@ -502,12 +489,12 @@ send_row(LdModifyState *s, ResultRelInfo *rinfo, const char *method,
 }
 
 /*
- * insert_body
+ * ld_insert_body
  *		The POST body of a new row: its non-null columns under the API's
  *		names; path keys (optimization_key, config_key) go into keys[].
  */
-static cJSON *
-insert_body(LdModifyState *s, TupleTableSlot *slot, const char **keys)
+cJSON *
+ld_insert_body(LdModifyState *s, TupleTableSlot *slot, const char **keys)
 {
 	cJSON	   *body = new_body(s->row_cxt);
 	int			i;
@@ -613,50 +600,97 @@ modify_row(ResultRelInfo *rinfo, TupleTableSlot *slot, TupleTableSlot *planSlot)
 	const char *keys[LDK_COUNT] = {0};
 	ErrorContextCallback errcb;
 	LdRowContext rc = {s, RelationGetRelationName(rinfo->ri_RelationDesc)};
-	MemoryContext old = begin_rows(s, &errcb, &rc);
+	MemoryContext old = ld_begin_rows(s, &errcb, &rc);
+
+	const char *deferred_path = NULL;
+	char	   *deferred_body = NULL;
 
 	if (s->operation == CMD_INSERT)
 		slot = send_row(s, rinfo, "POST", s->res->writes.create, keys,
-						insert_body(s, slot, keys), slot);
-	else if (s->operation == CMD_UPDATE)
-	{
-		identity_keys_of(s, planSlot, keys);
-		slot = send_row(s, rinfo, "PATCH", s->res->writes.item, keys,
-						update_body(s, slot), slot);
-	}
+						ld_insert_body(s, slot, keys), slot);
 	else
 	{
-		identity_keys_of(s, planSlot, keys);
-		slot = send_row(s, rinfo, "DELETE", s->res->writes.item, keys, NULL, slot);
-		if (s->wholerow_junk != InvalidAttrNumber && rinfo->ri_projectReturning)
-		{
-			bool		isnull;
-			Datum		row = ExecGetJunkAttribute(planSlot, s->wholerow_junk, &isnull);
-			HeapTupleData tuple;
-			HeapTuple	copy;
-			MemoryContext old_slot_cxt;
+		cJSON	   *body = NULL;
 
-			/* DELETE ... RETURNING gives the row as it was read */
-			tuple.t_data = DatumGetHeapTupleHeader(row);
-			tuple.t_len = HeapTupleHeaderGetDatumLength(tuple.t_data);
-			ItemPointerSetInvalid(&tuple.t_self);
-			tuple.t_tableOid = RelationGetRelid(rinfo->ri_RelationDesc);
-			/* the slot keeps the tuple: copy it into the slot's own memory */
-			old_slot_cxt = MemoryContextSwitchTo(slot->tts_mcxt);
-			copy = heap_copytuple(&tuple);
-			MemoryContextSwitchTo(old_slot_cxt);
-			ExecForceStoreHeapTuple(copy, slot, true);
-		}
+		identity_keys_of(s, planSlot, keys);
+		if (s->operation == CMD_UPDATE)
+			body = update_body(s, slot);
+		if (s->deferred)
+			deferred_path = deferred_request(s, keys, body, &deferred_body);
+		else
+			slot = send_row(s, rinfo, s->operation == CMD_UPDATE ? "PATCH" : "DELETE",
+							s->res->writes.item, keys, body, slot);
+		if (s->operation == CMD_DELETE)
+			deleted_row(s, rinfo, slot, planSlot);
 	}
 	error_context_stack = errcb.previous;
+	/* a queued row is sent later; sending the queue names its own rows */
+	if (deferred_path != NULL)
+		ld_defer_row(s, rinfo, deferred_path, deferred_body);
 	MemoryContextSwitchTo(old);
 	s->rows++;
+	if (!s->deferred)
+		s->sent = s->rows;
 	return slot;
 }
 
 /*
+ * deferred_request
+ *		The path (returned) and body text of an UPDATE's or DELETE's
+ *		request that is queued rather than sent now (batch.c).
+ */
+static const char *
+deferred_request(LdModifyState *s, const char *const *keys, cJSON *body, char **text)
+{
+	LdEndpoint	ep = {s->res->writes.item};
+
+	*text = NULL;
+	if (body != NULL)
+	{
+		char	   *printed = cJSON_PrintUnformatted(body);
+
+		if (printed == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		*text = pstrdup(printed);
+		cJSON_free(printed);
+	}
+	return ld_build_path(&ep, s->opts.project_key, keys, true);
+}
+
+/*
+ * deleted_row
+ *		DELETE ... RETURNING gives the row as it was read (the whole-row
+ *		junk column); without RETURNING there is nothing to fill.
+ */
+static void
+deleted_row(LdModifyState *s, ResultRelInfo *rinfo, TupleTableSlot *slot,
+			TupleTableSlot *planSlot)
+{
+	bool		isnull;
+	Datum		row;
+	HeapTupleData tuple;
+	HeapTuple	copy;
+	MemoryContext old_slot_cxt;
+
+	if (s->wholerow_junk == InvalidAttrNumber || rinfo->ri_projectReturning == NULL)
+		return;
+	row = ExecGetJunkAttribute(planSlot, s->wholerow_junk, &isnull);
+	tuple.t_data = DatumGetHeapTupleHeader(row);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(tuple.t_data);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = RelationGetRelid(rinfo->ri_RelationDesc);
+	/* the slot keeps the tuple: copy it into the slot's own memory */
+	old_slot_cxt = MemoryContextSwitchTo(slot->tts_mcxt);
+	copy = heap_copytuple(&tuple);
+	MemoryContextSwitchTo(old_slot_cxt);
+	ExecForceStoreHeapTuple(copy, slot, true);
+}
+
+/*
  * ldExecForeignInsert / Update / Delete
- *		Each row is one request, sent now.
+ *		Each row is one request, sent now -- or, for an UPDATE or DELETE
+ *		that can be deferred (batch.c), queued and sent concurrently with
+ *		the next rows' before the statement ends.
  */
 TupleTableSlot *
 ldExecForeignInsert(EState *estate, ResultRelInfo *rinfo,
@@ -681,11 +715,17 @@ ldExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 
 /*
  * ldEndForeignModify
- *		Nothing to release: memory goes with the query.
+ *		Send the rows still queued (an ERROR here fails the statement, as
+ *		it should: its rows were counted as done).  Memory goes with the
+ *		query.
  */
 void
 ldEndForeignModify(EState *estate, ResultRelInfo *rinfo)
 {
+	LdModifyState *s = (LdModifyState *) rinfo->ri_FdwState;
+
+	if (s != NULL && s->deferred)
+		ld_flush_deferred(s, rinfo);
 }
 
 /*
@@ -711,141 +751,14 @@ ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 							es);
 	if (es->verbose && op == CMD_INSERT && rinfo->ri_BatchSize > 1)
 		ExplainPropertyInteger("Batch Size", NULL, rinfo->ri_BatchSize, es);
+	if (es->verbose && op != CMD_INSERT && ld_can_defer(rinfo, op, &opts))
+		ExplainPropertyInteger("Batch Size", NULL, opts.batch_size, es);
+	/* ANALYZE counts what the statement sent: the queued rows go first */
+	if (es->analyze && s->conn != NULL && s->deferred)
+		ld_flush_deferred(s, rinfo);
 	if (es->analyze && s->conn != NULL)
 	{
 		ExplainPropertyInteger("LaunchDarkly requests", NULL, s->stats.requests, es);
 		ExplainPropertyInteger("LaunchDarkly retries", NULL, s->stats.retries, es);
 	}
-}
-
-/*
- * ldGetForeignModifyBatchSize
- *		How many rows an INSERT hands us at once (batch_size); 1 when
- *		RETURNING or row triggers need each row's answer first.
- */
-int
-ldGetForeignModifyBatchSize(ResultRelInfo *rinfo)
-{
-	LdModifyState *s = (LdModifyState *) rinfo->ri_FdwState;
-	LdOptions	opts;
-
-	if (rinfo->ri_projectReturning != NULL ||
-		(rinfo->ri_TrigDesc != NULL &&
-		 (rinfo->ri_TrigDesc->trig_insert_before_row ||
-		  rinfo->ri_TrigDesc->trig_insert_after_row)))
-		return 1;
-	if (s != NULL && s->res != NULL)
-		return s->opts.batch_size;
-	ld_get_options(RelationGetRelid(rinfo->ri_RelationDesc), &opts);
-	return opts.batch_size;
-}
-
-/*
- * send_batch
- *		POST the rows' bodies with up to max_concurrency in flight, in row
- *		order; a row whose request cannot start now is sent on its own.
- *		On an ERROR the requests still in flight are dropped.
- */
-static void
-send_batch(LdModifyState *s, int n, char **paths, char **bodies, LdResult *res,
-		   int64 first_row)
-{
-	LdhTransfer **ts = palloc0(sizeof(LdhTransfer *) * n);
-	int			next = 0;
-	bool		failed = false;
-	int			i;
-
-	PG_TRY();
-	{
-		for (i = 0; i < n; i++)
-		{
-			/* after a failure no new row is sent; those in flight finish */
-			if (failed && ts[i] == NULL)
-			{
-				res[i].status = 0;
-				continue;
-			}
-			while (!failed && next < n && next - i < s->opts.max_concurrency)
-			{
-				ts[next] = ld_async_start(s->conn, "POST", paths[next], bodies[next]);
-				if (ts[next] == NULL)
-					break;
-				next++;
-			}
-			if (next <= i)
-				next = i + 1;
-			s->rows = first_row + i;
-			s->in_flight = next - i - 1;
-			if (ts[i] != NULL)
-				ld_async_finish(s->conn, ts[i], "POST", paths[i], bodies[i], &s->stats, &res[i]);
-			else
-				ld_request(s->conn, "POST", paths[i], bodies[i], NULL, &s->stats, &res[i]);
-			ts[i] = NULL;
-			failed |= (res[i].status < 200 || res[i].status > 299);
-		}
-	}
-	PG_CATCH();
-	{
-		for (i = 0; i < n; i++)
-			if (ts[i] != NULL)
-				ld_async_cancel(s->conn, ts[i]);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-}
-
-/*
- * ldExecForeignBatchInsert
- *		Up to batch_size rows: every body is built and checked first, then
- *		the POSTs go out concurrently; the first failing row (in row order)
- *		is reported, saying which later rows of the batch were sent too.
- */
-TupleTableSlot **
-ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slots,
-						 TupleTableSlot **planSlots, int *numSlots)
-{
-	LdModifyState *s = (LdModifyState *) rinfo->ri_FdwState;
-	int			n = *numSlots;
-	int64		first = s->rows;
-	char	  **paths;
-	char	  **bodies;
-	LdResult   *res;
-	ErrorContextCallback errcb;
-	LdRowContext rc = {s, RelationGetRelationName(rinfo->ri_RelationDesc)};
-	MemoryContext old = begin_rows(s, &errcb, &rc);
-	int			i;
-
-	paths = palloc(sizeof(char *) * n);
-	bodies = palloc(sizeof(char *) * n);
-	res = palloc0(sizeof(LdResult) * n);
-	for (i = 0; i < n; i++)
-	{
-		const char *keys[LDK_COUNT] = {0};
-		LdEndpoint	ep = {s->res->writes.create};
-		cJSON	   *body;
-		char	   *printed;
-
-		s->rows = first + i;
-		body = insert_body(s, slots[i], keys);
-		printed = cJSON_PrintUnformatted(body);
-		bodies[i] = pstrdup(printed);
-		cJSON_free(printed);
-		paths[i] = ld_build_path(&ep, s->opts.project_key, keys, true);
-	}
-	send_batch(s, n, paths, bodies, res, first);
-	s->in_flight = 0;
-	for (i = 0; i < n; i++)
-		if (res[i].status < 200 || res[i].status > 299)
-		{
-			int			j;
-
-			s->rows = first + i;
-			for (j = i + 1; j < n; j++)
-				s->in_flight += (res[j].status != 0);
-			ld_report_http_error("POST", paths[i], &res[i]);
-		}
-	s->rows = first + n;
-	error_context_stack = errcb.previous;
-	MemoryContextSwitchTo(old);
-	return slots;
 }

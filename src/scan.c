@@ -447,7 +447,7 @@ schedule_prefetch(LdScanState *s, LdPager *pg, const LdpPage *page)
 			limit = Min(limit, rest);
 		path = MemoryContextStrdup(pg->cxt, psprintf("%s?limit=%lld&offset=%lld", pg->path,
 													 (long long) limit, (long long) pg->planned));
-		t = ld_async_start(s->conn, "GET", path, NULL);
+		t = ld_async_start(s->conn, "GET", path, NULL, NULL);
 		if (t == NULL)
 			break;
 		pg->queue[pg->nqueued].t = t;
@@ -474,7 +474,7 @@ get_page(LdScanState *s, LdPager *pg, const char *path, LdResult *res)
 
 		pg->nqueued--;
 		memmove(&pg->queue[0], &pg->queue[1], pg->nqueued * sizeof(pg->queue[0]));
-		if (ld_async_finish(s->conn, t, "GET", qpath, NULL, &s->stats, res))
+		if (ld_async_finish(s->conn, t, "GET", qpath, NULL, NULL, &s->stats, res))
 		{
 			/* rate limited: back off as a whole, strictly sequential now */
 			cancel_prefetch(s, pg);
