@@ -27,6 +27,7 @@ P3_ROWS = 10_000   # P3: 100 pages of 100
 SMALL = 10_000     # P4 reference
 HUGE = 1_000_000   # P4
 INSERT_ROWS = 1000  # P5
+UPDATE_ROWS = 1000  # P5, UPDATE
 DELAY_MS = 50       # P3, P5
 
 RUN_ID = "c0ffee00-0000-4000-8000-000000000001"
@@ -181,7 +182,7 @@ def setup(args):
         # batch_size rows are sent concurrently: let all 10 of a batch be in flight
         "s_b10": (1000, ", batch_size '10', max_concurrency '10'", "batch_size"),
     }
-    tables = {"big": BIG, "p3": P3_ROWS, "small": SMALL, "huge": HUGE, "ins": 0}
+    tables = {"big": BIG, "p3": P3_ROWS, "small": SMALL, "huge": HUGE, "ins": 0, "upd": UPDATE_ROWS}
     features = {"max_concurrency": None, "batch_size": None}
     made = []
     for name, (ps, extra, feature) in servers.items():
@@ -457,6 +458,46 @@ def p5(args, srv, res):
     res["p5"] = r
 
 
+UPDATE_SQL = "UPDATE {srv}.upd SET status = 'PASSED', completion_response = 'reviewed ' || id"
+
+
+def p5u(args, srv, res):
+    """UPDATE of every result of a 1000-result data set: one GET, then one PATCH
+    per row, one at a time (batch_size '1') or queued and sent concurrently."""
+    log(f"\n== P5 (UPDATE): UPDATE of {UPDATE_ROWS} results, {DELAY_MS} ms per request")
+    r = {}
+    if "s_b1" not in res["servers"]:
+        log("  batch_size not available: skipped")
+        return
+    srv.delay(DELAY_MS)
+    try:
+        def run(server):
+            def f():
+                srv.reset()
+                dt, out = timed(UPDATE_SQL.format(srv=server), sql=True)
+                st = srv.stats()
+                r.setdefault(server, []).append(
+                    {"patches": st["patches"], "hash": st["patch_hash"], "gets": st["gets"],
+                     "inflight": st["max_inflight"], "out": out})
+                return dt, out
+            return f
+        expect = f"UPDATE {UPDATE_ROWS}"
+        r["b1"] = repeat("FDW, batch_size '1' (one at a time)", run("s_b1"), args.seq_insert_runs, 0,
+                         expect=expect)
+        r["default"] = repeat("FDW, default options (batch_size 10, max_concurrency 4)", run("s1000"),
+                              args.delay_runs, 0, expect=expect)
+        r["b10"] = repeat("FDW, batch_size '10', max_concurrency '10'", run("s_b10"), args.delay_runs, 0,
+                          expect=expect)
+        hashes = {x["hash"] for k in ("s_b1", "s1000", "s_b10") for x in r[k]}
+        patches = {x["patches"] for k in ("s_b1", "s1000", "s_b10") for x in r[k]}
+        r["same_rows"] = len(hashes) == 1 and patches == {UPDATE_ROWS}
+        log(f"  PATCHes per statement {sorted(patches)} -> same rows: {r['same_rows']}; max in flight: "
+            + ", ".join(f"{k} {max(x['inflight'] for x in r[k])}" for k in ("s_b1", "s1000", "s_b10")))
+    finally:
+        srv.delay(0)
+    res["p5u"] = r
+
+
 def perf_profile(args, srv, res):
     """perf record of the backend during the every-column scan of 100k results."""
     log("\n== perf profile of the backend (every column, 100k results)")
@@ -556,6 +597,14 @@ def table(res):
             rows.append(("P5", f"INSERT…SELECT {INSERT_ROWS} × 50 ms: batch 10 vs 1",
                          f"default {fmt_s(p5r['default']['median'])}", "-", "-", "≥ 4×",
                          "option not available yet"))
+    pu = res.get("p5u")
+    if pu:
+        for k, what in (("default", "default options"), ("b10", "batch 10, max_concurrency 10")):
+            t, s = pu[k]["median"], pu["b1"]["median"]
+            rows.append(("P5", f"UPDATE {UPDATE_ROWS} × 50 ms: {what} vs one at a time", fmt_s(t),
+                         f"batch 1 {fmt_s(s)}", f"{s / t:.2f}× faster", "≥ 4×, same rows",
+                         verdict(s / t >= 4 and pu["same_rows"])
+                         + ("" if pu["same_rows"] else " (rows differ)")))
     return rows
 
 
@@ -699,6 +748,21 @@ def write_results(args, res, rows, path):
                              f"{max(x['inflight'] for x in p5r[k])}")
         lines.append(f"- lower bound one at a time: {INSERT_ROWS} × {DELAY_MS} ms = {INSERT_ROWS * DELAY_MS / 1000:.0f} s")
         lines.append("")
+    pu = res.get("p5u")
+    if pu:
+        lines += [f"### P5 (UPDATE): UPDATE of {UPDATE_ROWS} results, {DELAY_MS} ms per request", "",
+                  f"`{UPDATE_SQL.format(srv='<server>')}`: one GET of the {UPDATE_ROWS} rows, then one PATCH "
+                  "per row.", ""]
+        for k, n in (("b1", "batch_size '1' (one at a time)"), ("default", "default options (queued: batch_size 10, max_concurrency 4)"),
+                     ("b10", "batch_size '10', max_concurrency '10'")):
+            x = pu[k]
+            lines.append(f"- {n}: median {fmt_s(x['median'])} (runs: {x['n']}), {x['out']}")
+        lines.append(f"- same rows changed (PATCH count and order-independent hash of the bodies): {pu['same_rows']}")
+        for k in ("s_b1", "s1000", "s_b10"):
+            lines.append(f"- `{k}`: PATCHes {[x['patches'] for x in pu[k]]}, GETs {[x['gets'] for x in pu[k]]}, "
+                         f"most in flight {max(x['inflight'] for x in pu[k])}")
+        lines.append(f"- lower bound one at a time: {UPDATE_ROWS} × {DELAY_MS} ms = {UPDATE_ROWS * DELAY_MS / 1000:.0f} s")
+        lines.append("")
     if res.get("perf"):
         lines += ["### Where the backend spends its time (perf, every-column scan of 100k results)", "",
                   "```"] + res["perf"] + ["```", ""]
@@ -714,7 +778,7 @@ def main():
     ap.add_argument("--py-runs", type=int, default=3, help="timed runs of the PL/Python baseline")
     ap.add_argument("--delay-runs", type=int, default=3, help="timed runs of the 50 ms measures")
     ap.add_argument("--seq-insert-runs", type=int, default=1, help="runs of the one-at-a-time INSERT (50 s each)")
-    ap.add_argument("--only", default="server,p1,p2,p3,p4,p5", help="comma-separated subset")
+    ap.add_argument("--only", default="server,p1,p2,p3,p4,p5,p5u", help="comma-separated subset")
     ap.add_argument("--perf", action="store_true", help="also profile the backend with perf")
     ap.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
     ap.add_argument("--command", default=os.environ.get("BENCH_COMMAND", "bash bench/run.sh"))
@@ -737,7 +801,7 @@ def main():
     for k, v in features.items():
         log(f"option {k}: " + ("available" if v is None else f"NOT available yet: {v}"))
     only = set(args.only.split(","))
-    steps = [("server", server_throughput), ("p1", p1), ("p2", p2), ("p3", p3), ("p4", p4), ("p5", p5)]
+    steps = [("server", server_throughput), ("p1", p1), ("p2", p2), ("p3", p3), ("p4", p4), ("p5", p5), ("p5u", p5u)]
     failed = []
     for name, fn in steps:
         if name in only:

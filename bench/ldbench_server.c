@@ -14,6 +14,7 @@
  *   GET  /api/v2/projects/p/agent-optimizations/{o}/all-results?limit=L&offset=O
  *   GET  /api/v2/projects/p/agent-optimizations/{o}/results?limit=L&offset=O
  *   POST /api/v2/projects/p/agent-optimizations/{o}/results      201, created result
+ *   PATCH /api/v2/projects/p/agent-optimizations/{o}/results/{id} 200, id + fields sent
  * Control (no auth, not counted):
  *   GET  /_bench/stats         counters as JSON
  *   POST /_bench/reset         zero the counters
@@ -129,6 +130,8 @@ static atomic_long st_requests, st_gets, st_pages, st_posts, st_other, st_bytes,
 			st_unauth, st_notfound, st_conns, st_inflight, st_max_inflight,
 			st_cache_hits, st_cache_misses;
 static atomic_ulong st_post_hash;
+static atomic_long st_patches;
+static atomic_ulong st_patch_hash;
 static atomic_long post_seq;
 static atomic_long cache_bytes;
 
@@ -584,11 +587,12 @@ handle_control(int fd, const char *method, const char *path, const char *query, 
 					 "{\"requests\":%ld,\"gets\":%ld,\"pages\":%ld,\"posts\":%ld,\"other\":%ld,"
 					 "\"bytes_out\":%ld,\"unauthorized\":%ld,\"not_found\":%ld,\"connections\":%ld,"
 					 "\"inflight\":%ld,\"max_inflight\":%ld,\"post_hash\":\"%016lx\",\"delay_ms\":%d,"
-					 "\"cache_hits\":%ld,\"cache_misses\":%ld,\"cache_bytes\":%ld}",
+					 "\"cache_hits\":%ld,\"cache_misses\":%ld,\"cache_bytes\":%ld,"
+					 "\"patches\":%ld,\"patch_hash\":\"%016lx\"}",
 					 st_requests, st_gets, st_pages, st_posts, st_other, st_bytes, st_unauth,
 					 st_notfound, st_conns, st_inflight, st_max_inflight,
 					 (unsigned long) st_post_hash, delay_ms, st_cache_hits, st_cache_misses,
-					 (long) cache_bytes);
+					 (long) cache_bytes, st_patches, (unsigned long) st_patch_hash);
 		return respond(fd, 200, body, (size_t) n, close_after, 0);
 	}
 	if (strcmp(method, "POST") == 0 && strcmp(path, "/_bench/reset") == 0)
@@ -597,6 +601,8 @@ handle_control(int fd, const char *method, const char *path, const char *query, 
 		st_unauth = st_notfound = st_conns = st_cache_hits = st_cache_misses = 0;
 		st_max_inflight = st_inflight;
 		st_post_hash = 0;
+		st_patches = 0;
+		st_patch_hash = 0;
 		return respond(fd, 200, "{}", 2, close_after, 0);
 	}
 	if (strcmp(method, "POST") == 0 && strcmp(path, "/_bench/delay") == 0)
@@ -643,6 +649,36 @@ handle_post_result(int fd, int d, const char *body, size_t blen, int close_after
 	}
 	buf_add(&out, body + i, blen - i);
 	rc = respond(fd, 201, out.p, out.len, close_after, 1);
+	free(out.p);
+	return rc;
+}
+
+/*
+ * A PATCH of one result: counted, its body hashed (order-independent sum,
+ * like POSTs), answered 200 with the id and the fields sent.
+ */
+static int
+handle_patch_result(int fd, int d, const char *id, const char *body, size_t blen,
+					int close_after)
+{
+	uint64_t	h = 1469598103934665603ULL;
+	size_t		i;
+	Buf			out = {0};
+	int			rc;
+
+	for (i = 0; i < blen; i++)
+		h = (h ^ (unsigned char) body[i]) * 1099511628211ULL;
+	st_patch_hash += h;
+	st_patches++;
+	for (i = 0; i < blen && isspace((unsigned char) body[i]); i++)
+		;
+	if (i >= blen || body[i] != '{')
+		return respond_error(fd, 400, "invalid_request", "body is not a JSON object", close_after, 1);
+	buf_printf(&out, "{\"id\":\"%s\",\"agentOptimizationId\":\"%s\"", id, ds[d].opt_id);
+	if (blen - i > 2)
+		buf_add(&out, ",", 1);
+	buf_add(&out, body + i + 1, blen - i - 1);
+	rc = respond(fd, 200, out.p, out.len, close_after, 1);
 	free(out.p);
 	return rc;
 }
@@ -734,6 +770,12 @@ handle_api(int fd, const char *method, const char *path, const char *query,
 		}
 		if (strcmp(method, "POST") == 0 && latest)
 			return handle_post_result(fd, d, body, blen, close_after);
+		return respond_error(fd, 405, "method_not_allowed", "method not allowed", close_after, 1);
+	}
+	if (strncmp(p, "/results/", 9) == 0 && strchr(p + 9, '/') == NULL && p[9] != '\0')
+	{
+		if (strcmp(method, "PATCH") == 0)
+			return handle_patch_result(fd, d, p + 9, body, blen, close_after);
 		return respond_error(fd, 405, "method_not_allowed", "method not allowed", close_after, 1);
 	}
 notfound:

@@ -34,7 +34,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 "$B/build/ldbench_server" --port 0 --port-file "$PORTFILE" --key "$KEY" --project bench \
   --max-lifetime 1500 --cache-mb 768 \
-  --opt big=100000 --opt p3=10000 --opt small=10000 --opt huge=1000000 --opt ins=0 \
+  --opt big=100000 --opt p3=10000 --opt small=10000 --opt huge=1000000 --opt ins=0 --opt upd=1000 \
   2> "$B/out/server.log" &
 SERVER_PID=$!
 for _ in $(seq 50); do [ -s "$PORTFILE" ] && break; sleep 0.1; done
