@@ -39,8 +39,8 @@ SELECT body::jsonb->>'userInput' AS user_input, (body::jsonb->>'iteration')::int
  WHERE method = 'POST' ORDER BY 1;
 
 -- UPDATE and DELETE: the executor hands rows over one at a time, but when
--- nothing needs a row's answer (no RETURNING, no trigger) each request is
--- queued and the queue (batch_size) goes out concurrently
+-- nothing needs a row's answer (no RETURNING, no trigger) a row's request
+-- stays in flight while the next rows are read (up to max_concurrency)
 WITH created AS (  -- RETURNING: one at a time, so they are created in order
   INSERT INTO ld.ai_configs (key, name) SELECT format('conc-%s', to_char(n, 'FM00')), 'C' FROM eval_cases
   RETURNING key)
@@ -53,7 +53,7 @@ SELECT count(*) AS patches, count(DISTINCT path) AS paths, count(DISTINCT conn) 
   FROM ld_requests() WHERE method = 'PATCH';
 SELECT path, body, status FROM ld_requests() WHERE method = 'PATCH' ORDER BY path LIMIT 2;
 SELECT key, description FROM ld.ai_configs WHERE key LIKE 'conc-%' ORDER BY key;
--- with RETURNING each row needs its answer: one at a time, no Batch Size
+-- with RETURNING each row needs its answer: one at a time
 EXPLAIN (VERBOSE, COSTS OFF)
 UPDATE ld.ai_configs SET description = 'x' WHERE key LIKE 'conc-%' RETURNING key;
 -- a trigger on the table would run before a queue is sent: one at a time
@@ -72,8 +72,7 @@ UPDATE ld.ai_configs c SET description = v.d
 SELECT body FROM ld_requests() WHERE method = 'PATCH' AND path LIKE '%/conc-01' ORDER BY seq;
 SELECT description FROM ld.ai_configs WHERE key = 'conc-01';
 -- EXPLAIN ANALYZE counts the queued requests too
-EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-UPDATE ld.ai_configs SET description = 'again' WHERE key LIKE 'conc-%';
+SELECT * FROM explain_analyze($$UPDATE ld.ai_configs SET description = 'again' WHERE key LIKE 'conc-%'$$);
 -- a failing row among the queued ones is the one reported, with how many
 -- rows before it succeeded and how many later ones were in flight; no row
 -- is started after it (rows 4-6 were in flight: max_concurrency 4)
@@ -85,7 +84,14 @@ SELECT key, description FROM ld.ai_configs WHERE key LIKE 'conc-%' ORDER BY key;
 -- a check that fails before anything is sent names the row, with 0 sent
 UPDATE ld.ai_configs SET description = CASE WHEN key = 'conc-02' THEN NULL ELSE 'x' END
  WHERE key LIKE 'conc-%';
--- DELETE: queued and sent concurrently too
+-- a timeout while requests are in flight: the statement ends at once, the
+-- requests still in flight are dropped, and the session goes on
+SELECT ld_ctl('/_test/faults', '{"method": "PATCH", "path": "/ai-configs/conc-02$", "stall_ms": 20000, "times": 1}');
+SET statement_timeout = '500ms';
+UPDATE ld.ai_configs SET description = 'stalls at 2' WHERE key LIKE 'conc-%';
+RESET statement_timeout;
+SELECT count(*) FROM ld.ai_configs WHERE key LIKE 'conc-%';
+-- DELETE: started while the next rows are read, too
 SELECT ld_clear_log();
 DELETE FROM ld.ai_configs WHERE key LIKE 'conc-%';
 SELECT count(*) AS deletes, count(DISTINCT path) AS paths, count(DISTINCT conn) > 1 AS concurrent,

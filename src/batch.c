@@ -1,18 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * batch.c
- *		  Concurrent writes: batch INSERT, and UPDATE / DELETE rows queued
- *		  and sent together.
+ *		  Concurrent writes: batch INSERT, and UPDATE / DELETE requests kept
+ *		  in flight while the next rows are read.
  *
  * An INSERT gets its rows in batches from the executor (batch_size, as
- * postgres_fdw names it).  UPDATE and DELETE get theirs one at a time, so
- * when nothing needs a row's answer at once -- no RETURNING, no trigger on
- * the table -- each row's request is queued instead, and a full queue (or
- * the end of the statement) is sent with up to max_concurrency requests in
- * flight.  Either way every request body is built and checked before any
- * of its batch is sent, the answers are checked in row order, and the first
- * failing row is the one reported, with how many later rows of its batch
- * were in flight.
+ * postgres_fdw names it): every body of a batch is built and checked, then
+ * the POSTs go out with up to max_concurrency in flight.  UPDATE and DELETE
+ * get their rows one at a time; when nothing needs a row's answer at once
+ * -- no RETURNING, no trigger on the table -- a row's request is started
+ * and the executor goes on to the next row, with up to max_concurrency
+ * requests in flight (a sliding window: the oldest is waited for when the
+ * window is full, all of them at the end of the statement).  Either way the
+ * answers are checked in row order, and the first failing row is the one
+ * reported, with how many other rows were in flight.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,7 +22,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-/* one batch of requests of the same method */
+/* one batch of INSERT requests */
 typedef struct LdBatch
 {
 	const char *method;
@@ -193,10 +194,11 @@ ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **
 
 /*
  * ld_can_defer
- *		Whether an UPDATE or DELETE may queue its rows' requests: nothing
- *		needs a row's answer before the statement ends (no RETURNING, no
- *		trigger on the table, which would run before the queue is sent),
- *		and the options allow more than one request at a time.
+ *		Whether an UPDATE or DELETE may keep its rows' requests in flight
+ *		while the next rows are read: nothing needs a row's answer before
+ *		the statement ends (no RETURNING, no trigger on the table, which
+ *		could run before the last requests are done), and max_concurrency
+ *		allows more than one request at a time.
  */
 bool
 ld_can_defer(ResultRelInfo *rinfo, CmdType op, const LdOptions *opts)
@@ -205,69 +207,153 @@ ld_can_defer(ResultRelInfo *rinfo, CmdType op, const LdOptions *opts)
 		return false;
 	if (rinfo->ri_projectReturning != NULL || rinfo->ri_TrigDesc != NULL)
 		return false;
-	return opts->batch_size > 1 && opts->max_concurrency > 1;
+	return opts->max_concurrency > 1;
 }
 
 /*
- * ld_defer_row
- *		Queue one row's request (path and body are copied).  Two requests
- *		for the same item are never in flight together: the queue is sent
- *		first.  A full queue is sent at once.
+ * window_cleanup
+ *		Memory context reset callback: drop the requests still in flight
+ *		(after an ERROR; at a normal end the window is empty).
  */
-void
-ld_defer_row(LdModifyState *s, ResultRelInfo *rinfo, const char *path, const char *body)
+static void
+window_cleanup(void *arg)
 {
-	MemoryContext old;
+	LdModifyState *s = (LdModifyState *) arg;
 	int			i;
 
-	for (i = 0; i < s->npending; i++)
-		if (strcmp(s->pending_path[i], path) == 0)
-		{
-			ld_flush_deferred(s, rinfo);
-			break;
-		}
-	old = MemoryContextSwitchTo(s->batch_cxt);
-	s->pending_path[s->npending] = pstrdup(path);
-	s->pending_body[s->npending] = body ? pstrdup(body) : NULL;
-	s->npending++;
-	MemoryContextSwitchTo(old);
-	if (s->npending >= s->opts.batch_size)
-		ld_flush_deferred(s, rinfo);
+	for (i = 0; i < s->wcount; i++)
+	{
+		LdPending  *e = &s->window[(s->wstart + i) % s->opts.max_concurrency];
+
+		if (e->t != NULL)
+			ld_async_cancel(s->conn, e->t);
+		e->t = NULL;
+	}
+	s->wcount = 0;
 }
 
 /*
- * ld_flush_deferred
- *		Send the queued rows concurrently and report the first failing
- *		one; the queue is empty afterwards (also after an ERROR, when the
- *		statement is over anyway).  Called outside any row's error context:
- *		this one names the failing row.
+ * ld_defer_begin
+ *		Set up the window of requests in flight, in the statement's memory.
  */
 void
-ld_flush_deferred(LdModifyState *s, ResultRelInfo *rinfo)
+ld_defer_begin(LdModifyState *s, MemoryContext cxt)
 {
-	LdBatch		b;
-	int64		rows = s->rows;
-	int64		first = s->sent;
+	MemoryContextCallback *cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
+
+	s->deferred = true;
+	s->window = MemoryContextAllocZero(cxt, sizeof(LdPending) * s->opts.max_concurrency);
+	s->window_cxt = cxt;
+	cb->func = window_cleanup;
+	cb->arg = s;
+	MemoryContextRegisterResetCallback(cxt, cb);
+}
+
+/*
+ * finish_oldest
+ *		Wait for the oldest request in flight and check its answer; a
+ *		failure is reported as that row's, saying how many later rows were
+ *		in flight (the error context counts the rest of the window; those
+ *		requests are dropped by window_cleanup).
+ */
+static void
+finish_oldest(LdModifyState *s, ResultRelInfo *rinfo)
+{
+	LdPending  *e = &s->window[s->wstart];
+	const char *method = s->operation == CMD_UPDATE ? "PATCH" : "DELETE";
+	const char *header = s->operation == CMD_DELETE ? s->res->writes.delete_header : NULL;
+	LdResult	res;
 	ErrorContextCallback errcb;
 	LdRowContext rc = {s, RelationGetRelationName(rinfo->ri_RelationDesc)};
-	MemoryContext old;
+	int64		rows = s->rows;
 
-	if (s->npending == 0)
-		return;
-	b.method = s->operation == CMD_UPDATE ? "PATCH" : "DELETE";
-	b.header = s->operation == CMD_DELETE ? s->res->writes.delete_header : NULL;
-	b.n = s->npending;
-	b.paths = s->pending_path;
-	b.bodies = s->pending_body;
-	s->npending = 0;
-	old = MemoryContextSwitchTo(s->batch_cxt);
+	s->rows = e->row;
+	s->in_flight = s->wcount - 1;
 	errcb.callback = ld_row_error_callback;
 	errcb.arg = &rc;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
-	send_rows(s, &b, first);
+	ld_async_finish(s->conn, e->t, method, e->path, e->body, header, &s->stats, &res);
+	e->t = NULL;
+	s->wstart = (s->wstart + 1) % s->opts.max_concurrency;
+	s->wcount--;
+	if (!ok_status(&res))
+		ld_report_http_error(method, e->path, &res);
 	error_context_stack = errcb.previous;
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(s->batch_cxt);
+	s->sent = e->row + 1;
+	s->in_flight = 0;
 	s->rows = rows;
+	pfree(e->path);
+	if (e->body)
+		pfree(e->body);
+}
+
+/*
+ * start_entry
+ *		Start a row's request as the newest of the window (the path and body
+ *		are copied: they must outlive the row).  False if no transfer slot
+ *		is free.
+ */
+static bool
+start_entry(LdModifyState *s, const char *path, const char *body)
+{
+	LdPending  *e = &s->window[(s->wstart + s->wcount) % s->opts.max_concurrency];
+
+	e->path = MemoryContextStrdup(s->window_cxt, path);
+	e->body = body ? MemoryContextStrdup(s->window_cxt, body) : NULL;
+	e->row = s->rows;
+	e->t = ld_async_start(s->conn, s->operation == CMD_UPDATE ? "PATCH" : "DELETE",
+						  e->path, e->body,
+						  s->operation == CMD_DELETE ? s->res->writes.delete_header : NULL);
+	if (e->t == NULL)
+	{
+		pfree(e->path);
+		if (e->body)
+			pfree(e->body);
+		return false;
+	}
+	s->wcount++;
+	return true;
+}
+
+/*
+ * ld_defer_row
+ *		Start one row's request and go on with the next row; when
+ *		max_concurrency requests are in flight, wait for the oldest first.
+ *		Two requests for the same item are never in flight together, and
+ *		a request that cannot start now waits for all the others.
+ */
+void
+ld_defer_row(LdModifyState *s, ResultRelInfo *rinfo, const char *path, const char *body)
+{
+	int			i;
+
+	for (i = 0; i < s->wcount; i++)
+		if (strcmp(s->window[(s->wstart + i) % s->opts.max_concurrency].path, path) == 0)
+		{
+			ld_flush_deferred(s, rinfo);
+			break;
+		}
+	while (s->wcount >= s->opts.max_concurrency)
+		finish_oldest(s, rinfo);
+	if (start_entry(s, path, body))
+		return;
+	ld_flush_deferred(s, rinfo);
+	if (!start_entry(s, path, body))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not start an HTTP request"),
+				 errdetail("Too many requests in flight.")));
+}
+
+/*
+ * ld_flush_deferred
+ *		Wait for every request still in flight, in row order, reporting
+ *		the first failing row.
+ */
+void
+ld_flush_deferred(LdModifyState *s, ResultRelInfo *rinfo)
+{
+	while (s->wcount > 0)
+		finish_oldest(s, rinfo);
 }

@@ -333,6 +333,15 @@ extern List *ld_explain_requests(ForeignScanState *node);
  * Writes (modify.c)
  * ----------------------------------------------------------------
  */
+/* an UPDATE's or DELETE's request in flight (batch.c) */
+typedef struct LdPending
+{
+	char	   *path;
+	char	   *body;
+	int64		row;			/* its row number, from 0 */
+	LdhTransfer *t;
+} LdPending;
+
 typedef struct LdModifyState
 {
 	const LdResource *res;
@@ -351,12 +360,12 @@ typedef struct LdModifyState
 	int			in_flight;		/* later rows possibly sent too */
 	LdStats		stats;
 	MemoryContext row_cxt;		/* reset per row */
-	/* UPDATE / DELETE sent concurrently (batch.c): rows queued so far */
+	/* UPDATE / DELETE with requests in flight (batch.c) */
 	bool		deferred;
-	int			npending;
-	char	  **pending_path;	/* batch_size entries, in batch_cxt */
-	char	  **pending_body;
-	MemoryContext batch_cxt;	/* reset after each flush */
+	LdPending  *window;			/* ring of max_concurrency entries */
+	int			wstart;			/* oldest entry */
+	int			wcount;			/* entries in flight */
+	MemoryContext window_cxt;	/* the entries' paths and bodies */
 } LdModifyState;
 
 /* error context of a row: which statement and which row */
@@ -405,6 +414,7 @@ extern TupleTableSlot **ldExecForeignBatchInsert(EState *estate, ResultRelInfo *
 												 TupleTableSlot **planSlots,
 												 int *numSlots);
 extern bool ld_can_defer(ResultRelInfo *rinfo, CmdType op, const LdOptions *opts);
+extern void ld_defer_begin(LdModifyState *s, MemoryContext cxt);
 extern void ld_defer_row(LdModifyState *s, ResultRelInfo *rinfo, const char *path,
 						 const char *body);
 extern void ld_flush_deferred(LdModifyState *s, ResultRelInfo *rinfo);

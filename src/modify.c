@@ -3,8 +3,9 @@
  * modify.c
  *		  INSERT / UPDATE / DELETE as POST / PATCH / DELETE, with RETURNING.
  *
- * Each row is one API call, sent when the row is processed -- or queued
- * and sent with the next rows' (batch.c) -- and a ROLLBACK cannot undo it.  The row identity of a resource is the set of keys in its
+ * Each row is one API call, sent when the row is processed (and, for
+ * concurrent writes, possibly finished while later rows are processed:
+ * batch.c); a ROLLBACK cannot undo it.  The row identity of a resource is the set of keys in its
  * item path (catalog.c: LdWrites.item), carried to UPDATE and DELETE as
  * junk columns.  Everything that can be checked without the API -- columns
  * the API cannot set, required columns that are NULL -- is checked before
@@ -357,13 +358,8 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	s->wholerow_junk = ExecFindJunkAttributeInTlist(outerPlanState(mtstate)->plan->targetlist,
 													"ld_wholerow");
 	if (ld_can_defer(rinfo, s->operation, &s->opts))
-	{
-		s->deferred = true;
-		s->batch_cxt = AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw batch",
-											 ALLOCSET_DEFAULT_SIZES);
-		s->pending_path = palloc0(sizeof(char *) * s->opts.batch_size);
-		s->pending_body = palloc0(sizeof(char *) * s->opts.batch_size);
-	}
+		ld_defer_begin(s, AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw writes",
+												ALLOCSET_DEFAULT_SIZES));
 
 }
 
@@ -376,18 +372,19 @@ void
 ld_row_error_callback(void *arg)
 {
 	LdRowContext *rc = (LdRowContext *) arg;
-	const char *what = rc->state->operation == CMD_INSERT ? "INSERT into" :
-		rc->state->operation == CMD_UPDATE ? "UPDATE of" : "DELETE from";
+	const LdModifyState *st = rc->state;
+	const char *what = st->operation == CMD_INSERT ? "INSERT into" :
+		st->operation == CMD_UPDATE ? "UPDATE of" : "DELETE from";
+	int			others = st->in_flight;
 
-	if (rc->state->in_flight > 0)
+	if (others > 0)
 		errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were sent; "
-				   "up to %d later rows of the same batch may have been sent too)",
-				   (long long) rc->state->rows + 1, what, rc->relname,
-				   (long long) rc->state->sent, rc->state->in_flight);
+				   "%d other rows were in flight and may have been sent too)",
+				   (long long) st->rows + 1, what, rc->relname,
+				   (long long) st->sent, others);
 	else
 		errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were sent)",
-				   (long long) rc->state->rows + 1, what, rc->relname,
-				   (long long) rc->state->sent);
+				   (long long) st->rows + 1, what, rc->relname, (long long) st->sent);
 }
 
 /*
@@ -605,6 +602,8 @@ modify_row(ResultRelInfo *rinfo, TupleTableSlot *slot, TupleTableSlot *planSlot)
 	const char *deferred_path = NULL;
 	char	   *deferred_body = NULL;
 
+	s->in_flight = s->deferred ? s->wcount : 0;
+
 	if (s->operation == CMD_INSERT)
 		slot = send_row(s, rinfo, "POST", s->res->writes.create, keys,
 						ld_insert_body(s, slot, keys), slot);
@@ -752,8 +751,8 @@ ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	if (es->verbose && op == CMD_INSERT && rinfo->ri_BatchSize > 1)
 		ExplainPropertyInteger("Batch Size", NULL, rinfo->ri_BatchSize, es);
 	if (es->verbose && op != CMD_INSERT && ld_can_defer(rinfo, op, &opts))
-		ExplainPropertyInteger("Batch Size", NULL, opts.batch_size, es);
-	/* ANALYZE counts what the statement sent: the queued rows go first */
+		ExplainPropertyInteger("Requests in Flight", NULL, opts.max_concurrency, es);
+	/* ANALYZE counts what the statement sent: wait for the last requests */
 	if (es->analyze && s->conn != NULL && s->deferred)
 		ld_flush_deferred(s, rinfo);
 	if (es->analyze && s->conn != NULL)
