@@ -38,6 +38,27 @@ typedef struct ConvContext
 } ConvContext;
 
 /*
+ * The top-level JSON fields the columns read, hashed: one walk over an
+ * item's members finds them all, instead of one cJSON_GetObjectItem
+ * (a strcmp per member) per column.  The first member with a name wins,
+ * as with cJSON_GetObjectItemCaseSensitive.
+ */
+typedef struct LdFieldEntry
+{
+	const char *key;
+	uint32		hash;
+	const cJSON *found;			/* in the current item, or NULL */
+} LdFieldEntry;
+
+typedef struct LdFieldIndex
+{
+	int			nentries;
+	uint32		mask;			/* buckets - 1 (a power of two) */
+	int		   *buckets;		/* entry number + 1, 0 for an empty bucket */
+	LdFieldEntry *entries;
+} LdFieldIndex;
+
+/*
  * free_tree
  *		Memory context reset callback: free the cJSON tree it guards.
  */
@@ -184,6 +205,109 @@ split_path(LdAttr *a)
 }
 
 /*
+ * field_hash
+ *		FNV-1a hash of a NUL-terminated field name.
+ */
+static inline uint32
+field_hash(const char *s)
+{
+	uint32		h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 16777619u;
+	return h;
+}
+
+/*
+ * field_probe
+ *		The entry for a field name with its hash, or -1.
+ */
+static inline int
+field_probe(const LdFieldIndex *fi, const char *key, uint32 h)
+{
+	uint32		b;
+
+	for (b = h & fi->mask; fi->buckets[b] != 0; b = (b + 1) & fi->mask)
+	{
+		int			e = fi->buckets[b] - 1;
+
+		if (fi->entries[e].hash == h && strcmp(fi->entries[e].key, key) == 0)
+			return e;
+	}
+	return -1;
+}
+
+/*
+ * build_field_index
+ *		Hash the first path step of every JSON-field column, so that
+ *		ld_fill_slot finds all of an item's fields in one walk.
+ */
+static void
+build_field_index(LdAttr *attrs, int n)
+{
+	LdFieldIndex *fi = palloc0(sizeof(LdFieldIndex));
+	uint32		nb = 8;
+	int			i;
+
+	while (nb < (uint32) (2 * n))
+		nb *= 2;
+	fi->mask = nb - 1;
+	fi->buckets = palloc0(nb * sizeof(int));
+	fi->entries = palloc0(Max(n, 1) * sizeof(LdFieldEntry));
+	for (i = 0; i < n; i++)
+	{
+		LdAttr	   *a = &attrs[i];
+		uint32		h;
+		uint32		b;
+
+		a->findex = fi;
+		a->fentry = -1;
+		if (a->source != LDS_FIELD || a->npath < 1)
+			continue;
+		h = field_hash(a->path[0]);
+		a->fentry = field_probe(fi, a->path[0], h);
+		if (a->fentry >= 0)
+			continue;
+		for (b = h & fi->mask; fi->buckets[b] != 0; b = (b + 1) & fi->mask)
+			;
+		a->fentry = fi->nentries++;
+		fi->entries[a->fentry].key = a->path[0];
+		fi->entries[a->fentry].hash = h;
+		fi->buckets[b] = a->fentry + 1;
+	}
+}
+
+/*
+ * index_item
+ *		Find the indexed fields in one item: the first member of each name.
+ */
+static void
+index_item(LdFieldIndex *fi, const cJSON *item)
+{
+	const cJSON *c;
+	int			left = fi->nentries;
+	int			i;
+
+	for (i = 0; i < fi->nentries; i++)
+		fi->entries[i].found = NULL;
+	if (!cJSON_IsObject(item))
+		return;
+	for (c = item->child; c != NULL && left > 0; c = c->next)
+	{
+		int			e;
+
+		if (c->string == NULL)
+			continue;
+		e = field_probe(fi, c->string, field_hash(c->string));
+		if (e >= 0 && fi->entries[e].found == NULL)
+		{
+			fi->entries[e].found = c;
+			left--;
+		}
+	}
+}
+
+/*
  * ld_build_attrs
  *		Describe each retrieved column: where its value comes from (JSON
  *		field, request path, whole item) and how to convert it.
@@ -225,6 +349,7 @@ ld_build_attrs(Relation rel, const LdResource *res, List *retrieved,
 		split_path(a);
 		ld_init_type(&a->type, att->atttypid, att->atttypmod);
 	}
+	build_field_index(attrs, n);
 	*nattrs = n;
 	return attrs;
 }
@@ -530,6 +655,8 @@ ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
+	if (nattrs > 0 && attrs[0].findex != NULL && attrs[0].findex->nentries > 0)
+		index_item(attrs[0].findex, row);
 	for (i = 0; i < nattrs; i++)
 	{
 		const LdAttr *a = &attrs[i];
@@ -549,7 +676,13 @@ ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 			slot->tts_values[j] = ld_json_to_datum(a, row, &slot->tts_isnull[j]);
 		else
 		{
-			const cJSON *v = ld_json_lookup(row, a->path, a->npath);
+			const cJSON *v;
+
+			if (a->fentry >= 0)
+				v = ld_json_lookup(a->findex->entries[a->fentry].found,
+								   a->path + 1, a->npath - 1);
+			else
+				v = ld_json_lookup(row, a->path, a->npath);
 
 			if (a->required && (v == NULL || cJSON_IsNull(v)))
 				ereport(ERROR,

@@ -235,11 +235,13 @@ typedef struct LdTypeConv
 	LdConv		conv;
 	FmgrInfo	input;
 	Oid			ioparam;
+	Oid			int_type;		/* int2/int4/int8 itself (not a domain), or 0 */
 	/* for arrays: the element type */
 	Oid			elemtype;
 	LdConv		elemconv;
 	FmgrInfo	elem_input;
 	Oid			elem_ioparam;
+	Oid			elem_int_type;	/* like int_type, for the elements */
 	int16		elmlen;
 	bool		elmbyval;
 	char		elmalign;
@@ -257,6 +259,8 @@ typedef struct LdAttr
 	LdKey		key;			/* for LDS_PATH_KEY */
 	bool		required;		/* an identifying field every item must have */
 	LdTypeConv	type;
+	struct LdFieldIndex *findex;	/* top-level fields of all columns, shared */
+	int			fentry;			/* this column's entry in it, -1 if none */
 } LdAttr;
 
 /* in convert.c */
