@@ -17,7 +17,11 @@
  */
 #include "ldai_fdw.h"
 
+#include <float.h>
+#include <math.h>
+
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
 #include "datatype/timestamp.h"
 #include "executor/tuptable.h"
 #include "utils/array.h"
@@ -155,6 +159,18 @@ conv_for_type(Oid typid)
 }
 
 /*
+ * plain_int_type
+ *		The type itself if it is int2, int4 or int8 (not a domain over
+ *		one, whose input function checks constraints), else InvalidOid.
+ */
+static Oid
+plain_int_type(Oid typid)
+{
+	return (typid == INT2OID || typid == INT4OID || typid == INT8OID) ?
+		typid : InvalidOid;
+}
+
+/*
  * ld_init_type
  *		Look up what converting into a type needs (input functions and,
  *		for arrays, the element type).
@@ -170,9 +186,11 @@ ld_init_type(LdTypeConv *tc, Oid typid, int32 typmod)
 	tc->conv = conv_for_type(tc->typid);
 	getTypeInputInfo(typid, &infunc, &tc->ioparam);
 	fmgr_info(infunc, &tc->input);
+	tc->int_type = plain_int_type(typid);
 	if (tc->conv == LDV_ARRAY)
 	{
 		tc->elemtype = get_element_type(tc->typid);
+		tc->elem_int_type = plain_int_type(tc->elemtype);
 		tc->elemconv = conv_for_type(tc->elemtype);
 		if (tc->elemconv == LDV_ARRAY)
 			tc->elemconv = LDV_INPUT;
@@ -436,10 +454,29 @@ epoch_ms_to_timestamp(const LdAttr *attr, const cJSON *value)
 }
 
 /*
+ * significant_digits
+ *		How many significant digits a decimal number's text has (the digits
+ *		of its mantissa, without leading zeros).
+ */
+static int
+significant_digits(const char *s)
+{
+	int			n = 0;
+
+	for (; *s && *s != 'e' && *s != 'E'; s++)
+		if (*s >= '0' && *s <= '9' && (n > 0 || *s != '0'))
+			n++;
+	return n;
+}
+
+/*
  * number_value
  *		A JSON number as a jsonb numeric: integers exactly, others through
- *		the shortest text that reads back as the same double (as cJSON
- *		prints them).
+ *		the text "%1.15g" gives if that reads back as the same double, else
+ *		"%1.17g".  The shortest round-trip text has the same value whenever
+ *		it has at most 15 significant digits (a 15-digit decimal that reads
+ *		back is the only one that near, for normal doubles), and costs far
+ *		less than printf.
  */
 static Numeric
 number_value(double d)
@@ -448,9 +485,14 @@ number_value(double d)
 
 	if (d == (double) (int64) d && d > -9007199254740992.0 && d < 9007199254740992.0)
 		return int64_to_numeric((int64) d);
-	snprintf(buf, sizeof(buf), "%1.15g", d);
-	if (strtod(buf, NULL) != d)
-		snprintf(buf, sizeof(buf), "%1.17g", d);
+	StaticAssertStmt(DOUBLE_SHORTEST_DECIMAL_LEN <= sizeof(buf), "buffer too small");
+	if (!isfinite(d) || fabs(d) < DBL_MIN ||
+		(double_to_shortest_decimal_buf(d, buf), significant_digits(buf) > 15))
+	{
+		snprintf(buf, sizeof(buf), "%1.15g", d);
+		if (strtod(buf, NULL) != d)
+			snprintf(buf, sizeof(buf), "%1.17g", d);
+	}
 	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
 											   ObjectIdGetDatum(InvalidOid),
 											   Int32GetDatum(-1)));
@@ -524,14 +566,51 @@ json_to_jsonb(const cJSON *value)
 }
 
 /*
+ * int_datum
+ *		A JSON number straight into an int2/int4/int8 Datum, without the
+ *		text round trip, where that gives what the input function would
+ *		make of cJSON's text: integers within the type's range (int8: below
+ *		1e15, which cJSON prints as plain digits).  Returns false for the
+ *		others, which take the text path (and its errors).
+ */
+static bool
+int_datum(Oid int_type, double d, Datum *out)
+{
+	if (d != floor(d))
+		return false;			/* also NaN and infinities */
+	switch (int_type)
+	{
+		case INT2OID:
+			if (d < PG_INT16_MIN || d > PG_INT16_MAX)
+				return false;
+			*out = Int16GetDatum((int16) d);
+			return true;
+		case INT4OID:
+			if (d < PG_INT32_MIN || d > PG_INT32_MAX)
+				return false;
+			*out = Int32GetDatum((int32) d);
+			return true;
+		case INT8OID:
+			if (d <= -1e15 || d >= 1e15)
+				return false;
+			*out = Int64GetDatum((int64) d);
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
  * convert_scalar
- *		One JSON value into one Datum of a (non-array) type.
+ *		One JSON value into one Datum of a (non-array) type; int_type is
+ *		the type if it is a plain integer type (see int_datum).
  */
 static Datum
 convert_scalar(const LdAttr *attr, LdConv conv, FmgrInfo *input, Oid ioparam,
-			   int32 typmod, const cJSON *value)
+			   int32 typmod, Oid int_type, const cJSON *value)
 {
 	char	   *text;
+	Datum		d;
 
 	if (conv == LDV_JSON && attr->type.typid == JSONBOID &&
 		(cJSON_IsObject(value) || cJSON_IsArray(value)))
@@ -542,6 +621,9 @@ convert_scalar(const LdAttr *attr, LdConv conv, FmgrInfo *input, Oid ioparam,
 		return BoolGetDatum(cJSON_IsTrue(value));
 	if (conv == LDV_TIMESTAMP && cJSON_IsNumber(value))
 		return epoch_ms_to_timestamp(attr, value);
+	if (int_type != InvalidOid && cJSON_IsNumber(value) &&
+		int_datum(int_type, value->valuedouble, &d))
+		return d;
 	text = scalar_text(value);
 	if (text == NULL)
 	{
@@ -575,7 +657,7 @@ convert_array(const LdAttr *attr, const cJSON *value)
 		nulls[i] = cJSON_IsNull(el);
 		elems[i] = nulls[i] ? (Datum) 0 :
 			convert_scalar(attr, tc->elemconv, (FmgrInfo *) &tc->elem_input,
-						   tc->elem_ioparam, -1, el);
+						   tc->elem_ioparam, -1, tc->elem_int_type, el);
 		i++;
 	}
 	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
@@ -611,7 +693,8 @@ ld_json_to_datum(const LdAttr *attr, const cJSON *value, bool *isnull)
 	else
 		result = convert_scalar(attr, attr->type.conv,
 								(FmgrInfo *) &attr->type.input,
-								attr->type.ioparam, attr->type.typmod, value);
+								attr->type.ioparam, attr->type.typmod,
+								attr->type.int_type, value);
 	error_context_stack = errcb.previous;
 	return result;
 }
