@@ -498,59 +498,174 @@ number_value(double d)
 											   Int32GetDatum(-1)));
 }
 
+/* the limits pushJsonbValue enforces (jsonb_util.c) */
+#define LD_JSONB_MAX_ELEMS (Min(MaxAllocSize / sizeof(JsonbValue), JB_CMASK))
+#define LD_JSONB_MAX_PAIRS (Min(MaxAllocSize / sizeof(JsonbPair), JB_CMASK))
+
+static void json_value(const cJSON *v, JsonbValue *jv);
+
 /*
- * push_json
- *		Add a cJSON value to a jsonb being built (the tree walked once,
- *		instead of printed and parsed again by jsonb_in).
+ * pair_cmp
+ *		jsonb's key order (shorter keys first, then bytewise); of equal
+ *		keys the later one first, so that keeping the first of a run is
+ *		"the last one wins", as in uniqueifyJsonbObject.
  */
-static JsonbValue *
-push_json(JsonbParseState **state, const cJSON *v, JsonbIteratorToken token)
+static inline int
+pair_cmp(const JsonbPair *a, const JsonbPair *b)
 {
-	JsonbValue	jv;
-	const cJSON *c;
+	int			r;
 
-	check_stack_depth();
-	if (cJSON_IsObject(v) || cJSON_IsArray(v))
-	{
-		bool		obj = cJSON_IsObject(v);
-		JsonbValue *res;
+	if (a->key.val.string.len != b->key.val.string.len)
+		return a->key.val.string.len > b->key.val.string.len ? 1 : -1;
+	r = memcmp(a->key.val.string.val, b->key.val.string.val,
+			   a->key.val.string.len);
+	if (r != 0)
+		return r;
+	return a->order > b->order ? -1 : 1;
+}
 
-		pushJsonbValue(state, obj ? WJB_BEGIN_OBJECT : WJB_BEGIN_ARRAY, NULL);
-		cJSON_ArrayForEach(c, v)
+/*
+ * pair_qsort_cmp
+ *		pair_cmp for qsort.
+ */
+static int
+pair_qsort_cmp(const void *a, const void *b)
+{
+	return pair_cmp((const JsonbPair *) a, (const JsonbPair *) b);
+}
+
+/*
+ * sort_pairs
+ *		Put an object's pairs in jsonb order and drop duplicate keys (the
+ *		last one wins): what pushJsonbValue does at the end of an object,
+ *		with an insertion sort for the usual small objects.
+ */
+static void
+sort_pairs(JsonbValue *obj)
+{
+	JsonbPair  *p = obj->val.object.pairs;
+	int			n = obj->val.object.nPairs;
+	int			i,
+				j;
+
+	if (n > 24)
+		qsort(p, n, sizeof(JsonbPair), pair_qsort_cmp);
+	else
+		for (i = 1; i < n; i++)
 		{
-			if (obj)
-			{
-				jv.type = jbvString;
-				jv.val.string.val = c->string;
-				jv.val.string.len = strlen(c->string);
-				pg_verifymbstr(jv.val.string.val, jv.val.string.len, false);
-				pushJsonbValue(state, WJB_KEY, &jv);
-			}
-			push_json(state, c, obj ? WJB_VALUE : WJB_ELEM);
+			JsonbPair	x = p[i];
+
+			for (j = i; j > 0 && pair_cmp(&p[j - 1], &x) > 0; j--)
+				p[j] = p[j - 1];
+			p[j] = x;
 		}
-		res = pushJsonbValue(state, obj ? WJB_END_OBJECT : WJB_END_ARRAY, NULL);
-		return res;
-	}
-	if (cJSON_IsString(v))
+	for (i = 1, j = 0; i < n; i++)
+		if (p[i].key.val.string.len != p[j].key.val.string.len ||
+			memcmp(p[i].key.val.string.val, p[j].key.val.string.val,
+				   p[i].key.val.string.len) != 0)
+			p[++j] = p[i];
+	if (n > 0)
+		obj->val.object.nPairs = j + 1;
+}
+
+/*
+ * object_value
+ *		A cJSON object as a jsonb object value (keys sorted, unique).
+ */
+static void
+object_value(const cJSON *v, JsonbValue *jv)
+{
+	const cJSON *c;
+	size_t		n = 0;
+	size_t		i = 0;
+
+	cJSON_ArrayForEach(c, v)
+		n++;
+	jv->type = jbvObject;
+	jv->val.object.pairs = palloc(sizeof(JsonbPair) * Max(Min(n, LD_JSONB_MAX_PAIRS), 1));
+	cJSON_ArrayForEach(c, v)
 	{
-		jv.type = jbvString;
-		jv.val.string.val = v->valuestring;
-		jv.val.string.len = strlen(v->valuestring);
-		pg_verifymbstr(jv.val.string.val, jv.val.string.len, false);
+		JsonbPair  *p = &jv->val.object.pairs[i];
+
+		if (i >= LD_JSONB_MAX_PAIRS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("number of jsonb object pairs exceeds the maximum allowed (%zu)",
+							LD_JSONB_MAX_PAIRS)));
+		p->key.type = jbvString;
+		p->key.val.string.val = c->string;
+		p->key.val.string.len = strlen(c->string);
+		pg_verifymbstr(p->key.val.string.val, p->key.val.string.len, false);
+		p->order = i;
+		json_value(c, &p->value);
+		i++;
+	}
+	jv->val.object.nPairs = i;
+	sort_pairs(jv);
+}
+
+/*
+ * array_value
+ *		A cJSON array as a jsonb array value.
+ */
+static void
+array_value(const cJSON *v, JsonbValue *jv)
+{
+	const cJSON *c;
+	size_t		n = 0;
+	size_t		i = 0;
+
+	cJSON_ArrayForEach(c, v)
+		n++;
+	jv->type = jbvArray;
+	jv->val.array.rawScalar = false;
+	jv->val.array.elems = palloc(sizeof(JsonbValue) * Max(Min(n, LD_JSONB_MAX_ELEMS), 1));
+	cJSON_ArrayForEach(c, v)
+	{
+		if (i >= LD_JSONB_MAX_ELEMS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("number of jsonb array elements exceeds the maximum allowed (%zu)",
+							LD_JSONB_MAX_ELEMS)));
+		json_value(c, &jv->val.array.elems[i++]);
+	}
+	jv->val.array.nElems = i;
+}
+
+/*
+ * json_value
+ *		A cJSON value as an in-memory JsonbValue tree (walked once, instead
+ *		of printed and parsed again by jsonb_in; built directly, instead of
+ *		through pushJsonbValue, whose key sort is a general qsort_arg).
+ *		JsonbValueToJsonb gives the same bytes either way.
+ */
+static void
+json_value(const cJSON *v, JsonbValue *jv)
+{
+	check_stack_depth();
+	if (cJSON_IsObject(v))
+		object_value(v, jv);
+	else if (cJSON_IsArray(v))
+		array_value(v, jv);
+	else if (cJSON_IsString(v))
+	{
+		jv->type = jbvString;
+		jv->val.string.val = v->valuestring;
+		jv->val.string.len = strlen(v->valuestring);
+		pg_verifymbstr(jv->val.string.val, jv->val.string.len, false);
 	}
 	else if (cJSON_IsNumber(v))
 	{
-		jv.type = jbvNumeric;
-		jv.val.numeric = number_value(v->valuedouble);
+		jv->type = jbvNumeric;
+		jv->val.numeric = number_value(v->valuedouble);
 	}
 	else if (cJSON_IsBool(v))
 	{
-		jv.type = jbvBool;
-		jv.val.boolean = cJSON_IsTrue(v);
+		jv->type = jbvBool;
+		jv->val.boolean = cJSON_IsTrue(v);
 	}
 	else
-		jv.type = jbvNull;
-	return pushJsonbValue(state, token, &jv);
+		jv->type = jbvNull;
 }
 
 /*
@@ -560,9 +675,10 @@ push_json(JsonbParseState **state, const cJSON *v, JsonbIteratorToken token)
 static Datum
 json_to_jsonb(const cJSON *value)
 {
-	JsonbParseState *state = NULL;
+	JsonbValue	jv;
 
-	return JsonbPGetDatum(JsonbValueToJsonb(push_json(&state, value, WJB_VALUE)));
+	json_value(value, &jv);
+	return JsonbPGetDatum(JsonbValueToJsonb(&jv));
 }
 
 /*
