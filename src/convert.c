@@ -113,6 +113,41 @@ ld_json_own(MemoryContext owner, cJSON *tree)
 }
 
 /*
+ * free_arena
+ *		Memory context reset callback: free the page arena it guards.
+ */
+static void
+free_arena(void *arg)
+{
+	ldp_arena_free((LdpArena *) arg);
+}
+
+/*
+ * ld_page_own
+ *		Tie a parsed page (its arena) to a memory context, like
+ *		ld_json_own for a tree.
+ */
+void
+ld_page_own(MemoryContext owner, LdpPage *page)
+{
+	MemoryContextCallback *cb;
+
+	PG_TRY();
+	{
+		cb = MemoryContextAlloc(owner, sizeof(MemoryContextCallback));
+	}
+	PG_CATCH();
+	{
+		ldp_free(page);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	cb->func = free_arena;
+	cb->arg = page->arena;
+	MemoryContextRegisterResetCallback(owner, cb);
+}
+
+/*
  * ld_json_text
  *		A JSON value's compact text, palloc'd.
  */

@@ -266,6 +266,7 @@ typedef struct LdAttr
 /* in convert.c */
 extern cJSON *ld_json_parse(MemoryContext owner, const char *buf, size_t len);
 extern void ld_json_own(MemoryContext owner, cJSON *tree);
+extern void ld_page_own(MemoryContext owner, LdpPage *page);
 extern char *ld_json_text(const cJSON *value);
 extern void ld_init_type(LdTypeConv *tc, Oid typid, int32 typmod);
 extern LdAttr *ld_build_attrs(Relation rel, const LdResource *res,
