@@ -63,6 +63,20 @@ typedef struct LdFieldIndex
 } LdFieldIndex;
 
 /*
+ * The jsonb values one row's columns built, by JSON node: the whole-item
+ * column (LDS_WHOLE) reuses them for the item's members instead of
+ * building them again.  A JsonbValue depends only on its node.
+ */
+#define LD_MEMO_MAX 16
+
+typedef struct JsonbMemo
+{
+	int			n;
+	const cJSON *node[LD_MEMO_MAX];
+	JsonbValue *value[LD_MEMO_MAX];
+} JsonbMemo;
+
+/*
  * free_tree
  *		Memory context reset callback: free the cJSON tree it guards.
  */
@@ -538,6 +552,7 @@ number_value(double d)
 #define LD_JSONB_MAX_PAIRS (Min(MaxAllocSize / sizeof(JsonbPair), JB_CMASK))
 
 static void json_value(const cJSON *v, JsonbValue *jv);
+static void object_value(const cJSON *v, JsonbValue *jv, const JsonbMemo *memo);
 
 /*
  * pair_cmp
@@ -604,12 +619,29 @@ sort_pairs(JsonbValue *obj)
 }
 
 /*
+ * memo_find
+ *		The JsonbValue a column built for this node, or NULL.
+ */
+static inline const JsonbValue *
+memo_find(const JsonbMemo *memo, const cJSON *node)
+{
+	int			i;
+
+	for (i = 0; i < memo->n; i++)
+		if (memo->node[i] == node)
+			return memo->value[i];
+	return NULL;
+}
+
+/*
  * object_value
  *		A cJSON object as a jsonb object value (keys sorted, unique).
+ *		Members found in memo (may be NULL) are taken from it.
  */
 static void
-object_value(const cJSON *v, JsonbValue *jv)
+object_value(const cJSON *v, JsonbValue *jv, const JsonbMemo *memo)
 {
+	const JsonbValue *known;
 	const cJSON *c;
 	size_t		n = 0;
 	size_t		i = 0;
@@ -632,7 +664,10 @@ object_value(const cJSON *v, JsonbValue *jv)
 		p->key.val.string.len = strlen(c->string);
 		pg_verifymbstr(p->key.val.string.val, p->key.val.string.len, false);
 		p->order = i;
-		json_value(c, &p->value);
+		if (memo != NULL && (known = memo_find(memo, c)) != NULL)
+			p->value = *known;
+		else
+			json_value(c, &p->value);
 		i++;
 	}
 	jv->val.object.nPairs = i;
@@ -677,43 +712,62 @@ array_value(const cJSON *v, JsonbValue *jv)
 static void
 json_value(const cJSON *v, JsonbValue *jv)
 {
-	check_stack_depth();
-	if (cJSON_IsObject(v))
-		object_value(v, jv);
-	else if (cJSON_IsArray(v))
-		array_value(v, jv);
-	else if (cJSON_IsString(v))
+	/* cJSON's type tests are calls into the library: one switch instead */
+	switch (v->type & 0xFF)
 	{
-		jv->type = jbvString;
-		jv->val.string.val = v->valuestring;
-		jv->val.string.len = strlen(v->valuestring);
-		pg_verifymbstr(jv->val.string.val, jv->val.string.len, false);
+		case cJSON_Object:
+			check_stack_depth();
+			object_value(v, jv, NULL);
+			break;
+		case cJSON_Array:
+			check_stack_depth();
+			array_value(v, jv);
+			break;
+		case cJSON_String:
+			jv->type = jbvString;
+			jv->val.string.val = v->valuestring;
+			jv->val.string.len = strlen(v->valuestring);
+			pg_verifymbstr(jv->val.string.val, jv->val.string.len, false);
+			break;
+		case cJSON_Number:
+			jv->type = jbvNumeric;
+			jv->val.numeric = number_value(v->valuedouble);
+			break;
+		case cJSON_True:
+		case cJSON_False:
+			jv->type = jbvBool;
+			jv->val.boolean = (v->type & 0xFF) == cJSON_True;
+			break;
+		default:
+			jv->type = jbvNull;
+			break;
 	}
-	else if (cJSON_IsNumber(v))
-	{
-		jv->type = jbvNumeric;
-		jv->val.numeric = number_value(v->valuedouble);
-	}
-	else if (cJSON_IsBool(v))
-	{
-		jv->type = jbvBool;
-		jv->val.boolean = cJSON_IsTrue(v);
-	}
-	else
-		jv->type = jbvNull;
 }
 
 /*
  * json_to_jsonb
- *		A JSON object or array as a jsonb Datum, built from the tree.
+ *		A JSON object or array as a jsonb Datum, built from the tree.  With
+ *		a memo: an object's members are taken from it where it has them,
+ *		and the value built is added to it.
  */
 static Datum
-json_to_jsonb(const cJSON *value)
+json_to_jsonb(const cJSON *value, JsonbMemo *memo)
 {
-	JsonbValue	jv;
+	JsonbValue *jv = palloc(sizeof(JsonbValue));
 
-	json_value(value, &jv);
-	return JsonbPGetDatum(JsonbValueToJsonb(&jv));
+	if (memo != NULL && cJSON_IsObject(value))
+	{
+		check_stack_depth();
+		object_value(value, jv, memo);
+	}
+	else
+		json_value(value, jv);
+	if (memo != NULL && memo->n < LD_MEMO_MAX)
+	{
+		memo->node[memo->n] = value;
+		memo->value[memo->n++] = jv;
+	}
+	return JsonbPGetDatum(JsonbValueToJsonb(jv));
 }
 
 /*
@@ -758,14 +812,14 @@ int_datum(Oid int_type, double d, Datum *out)
  */
 static Datum
 convert_scalar(const LdAttr *attr, LdConv conv, FmgrInfo *input, Oid ioparam,
-			   int32 typmod, Oid int_type, const cJSON *value)
+			   int32 typmod, Oid int_type, const cJSON *value, JsonbMemo *memo)
 {
 	char	   *text;
 	Datum		d;
 
 	if (conv == LDV_JSON && attr->type.typid == JSONBOID &&
 		(cJSON_IsObject(value) || cJSON_IsArray(value)))
-		return json_to_jsonb(value);
+		return json_to_jsonb(value, memo);
 	if (conv == LDV_JSON)
 		return InputFunctionCall(input, ld_json_text(value), ioparam, typmod);
 	if (conv == LDV_BOOL && cJSON_IsBool(value))
@@ -808,7 +862,7 @@ convert_array(const LdAttr *attr, const cJSON *value)
 		nulls[i] = cJSON_IsNull(el);
 		elems[i] = nulls[i] ? (Datum) 0 :
 			convert_scalar(attr, tc->elemconv, (FmgrInfo *) &tc->elem_input,
-						   tc->elem_ioparam, -1, tc->elem_int_type, el);
+						   tc->elem_ioparam, -1, tc->elem_int_type, el, NULL);
 		i++;
 	}
 	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
@@ -817,12 +871,12 @@ convert_array(const LdAttr *attr, const cJSON *value)
 }
 
 /*
- * ld_json_to_datum
- *		Convert a JSON value for a column; missing values and JSON null
- *		are SQL NULL.  Errors name the column, field and value.
+ * json_to_datum
+ *		ld_json_to_datum, sharing jsonb values through memo (may be NULL).
  */
-Datum
-ld_json_to_datum(const LdAttr *attr, const cJSON *value, bool *isnull)
+static Datum
+json_to_datum(const LdAttr *attr, const cJSON *value, bool *isnull,
+			  JsonbMemo *memo)
 {
 	ErrorContextCallback errcb;
 	ConvContext cc;
@@ -845,9 +899,20 @@ ld_json_to_datum(const LdAttr *attr, const cJSON *value, bool *isnull)
 		result = convert_scalar(attr, attr->type.conv,
 								(FmgrInfo *) &attr->type.input,
 								attr->type.ioparam, attr->type.typmod,
-								attr->type.int_type, value);
+								attr->type.int_type, value, memo);
 	error_context_stack = errcb.previous;
 	return result;
+}
+
+/*
+ * ld_json_to_datum
+ *		Convert a JSON value for a column; missing values and JSON null
+ *		are SQL NULL.  Errors name the column, field and value.
+ */
+Datum
+ld_json_to_datum(const LdAttr *attr, const cJSON *value, bool *isnull)
+{
+	return json_to_datum(attr, value, isnull, NULL);
 }
 
 /*
@@ -886,7 +951,9 @@ ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 			 const cJSON *parent, LdKey embedded_parent)
 {
 	int			i;
+	JsonbMemo	memo;
 
+	memo.n = 0;
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
 	if (nattrs > 0 && attrs[0].findex != NULL && attrs[0].findex->nentries > 0)
@@ -907,7 +974,7 @@ ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 				slot->tts_values[j] = ld_text_to_datum(a, k);
 		}
 		else if (a->source == LDS_WHOLE)
-			slot->tts_values[j] = ld_json_to_datum(a, row, &slot->tts_isnull[j]);
+			slot->tts_values[j] = json_to_datum(a, row, &slot->tts_isnull[j], &memo);
 		else
 		{
 			const cJSON *v;
@@ -925,7 +992,7 @@ ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 								a->field),
 						 errdetail("\"%s\" identifies the rows of foreign table \"%s\" (column \"%s\").",
 								   a->field, a->relname, a->name)));
-			slot->tts_values[j] = ld_json_to_datum(a, v, &slot->tts_isnull[j]);
+			slot->tts_values[j] = json_to_datum(a, v, &slot->tts_isnull[j], &memo);
 		}
 	}
 	ExecStoreVirtualTuple(slot);
