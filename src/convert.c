@@ -26,9 +26,11 @@
 #include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -829,6 +831,11 @@ convert_scalar(const LdAttr *attr, LdConv conv, FmgrInfo *input, Oid ioparam,
 	if (int_type != InvalidOid && cJSON_IsNumber(value) &&
 		int_datum(int_type, value->valuedouble, &d))
 		return d;
+	/* text and uuid read a JSON string in place: no copy, no fmgr call */
+	if (input->fn_oid == F_TEXTIN && cJSON_IsString(value))
+		return PointerGetDatum(cstring_to_text(value->valuestring));
+	if (input->fn_oid == F_UUID_IN && cJSON_IsString(value))
+		return DirectFunctionCall1(uuid_in, CStringGetDatum(value->valuestring));
 	text = scalar_text(value);
 	if (text == NULL)
 	{
