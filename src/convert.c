@@ -537,8 +537,9 @@ number_value(double d)
 	if (d == (double) (int64) d && d > -9007199254740992.0 && d < 9007199254740992.0)
 		return int64_to_numeric((int64) d);
 	StaticAssertStmt(DOUBLE_SHORTEST_DECIMAL_LEN <= sizeof(buf), "buffer too small");
-	if (!isfinite(d) || fabs(d) < DBL_MIN ||
-		(double_to_shortest_decimal_buf(d, buf), significant_digits(buf) > 15))
+	if (isfinite(d) && fabs(d) >= DBL_MIN)
+		double_to_shortest_decimal_buf(d, buf);
+	if (!isfinite(d) || fabs(d) < DBL_MIN || significant_digits(buf) > 15)
 	{
 		snprintf(buf, sizeof(buf), "%1.15g", d);
 		if (strtod(buf, NULL) != d)
