@@ -17,14 +17,20 @@
  */
 #include "ldai_fdw.h"
 
+#include <float.h>
+#include <math.h>
+
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
 #include "datatype/timestamp.h"
 #include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -36,6 +42,41 @@ typedef struct ConvContext
 	const char *text;			/* the value as text, if known */
 	const cJSON *value;			/* else the JSON value */
 } ConvContext;
+
+/*
+ * The top-level JSON fields the columns read, hashed: one walk over an
+ * item's members finds them all, instead of one cJSON_GetObjectItem
+ * (a strcmp per member) per column.  The first member with a name wins,
+ * as with cJSON_GetObjectItemCaseSensitive.
+ */
+typedef struct LdFieldEntry
+{
+	const char *key;
+	uint32		hash;
+	const cJSON *found;			/* in the current item, or NULL */
+} LdFieldEntry;
+
+typedef struct LdFieldIndex
+{
+	int			nentries;
+	uint32		mask;			/* buckets - 1 (a power of two) */
+	int		   *buckets;		/* entry number + 1, 0 for an empty bucket */
+	LdFieldEntry *entries;
+} LdFieldIndex;
+
+/*
+ * The jsonb values one row's columns built, by JSON node: the whole-item
+ * column (LDS_WHOLE) reuses them for the item's members instead of
+ * building them again.  A JsonbValue depends only on its node.
+ */
+#define LD_MEMO_MAX 16
+
+typedef struct JsonbMemo
+{
+	int			n;
+	const cJSON *node[LD_MEMO_MAX];
+	JsonbValue *value[LD_MEMO_MAX];
+} JsonbMemo;
 
 /*
  * free_tree
@@ -88,6 +129,41 @@ ld_json_own(MemoryContext owner, cJSON *tree)
 }
 
 /*
+ * free_arena
+ *		Memory context reset callback: free the page arena it guards.
+ */
+static void
+free_arena(void *arg)
+{
+	ldp_arena_free((LdpArena *) arg);
+}
+
+/*
+ * ld_page_own
+ *		Tie a parsed page (its arena) to a memory context, like
+ *		ld_json_own for a tree.
+ */
+void
+ld_page_own(MemoryContext owner, LdpPage *page)
+{
+	MemoryContextCallback *cb;
+
+	PG_TRY();
+	{
+		cb = MemoryContextAlloc(owner, sizeof(MemoryContextCallback));
+	}
+	PG_CATCH();
+	{
+		ldp_free(page);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	cb->func = free_arena;
+	cb->arg = page->arena;
+	MemoryContextRegisterResetCallback(owner, cb);
+}
+
+/*
  * ld_json_text
  *		A JSON value's compact text, palloc'd.
  */
@@ -134,6 +210,18 @@ conv_for_type(Oid typid)
 }
 
 /*
+ * plain_int_type
+ *		The type itself if it is int2, int4 or int8 (not a domain over
+ *		one, whose input function checks constraints), else InvalidOid.
+ */
+static Oid
+plain_int_type(Oid typid)
+{
+	return (typid == INT2OID || typid == INT4OID || typid == INT8OID) ?
+		typid : InvalidOid;
+}
+
+/*
  * ld_init_type
  *		Look up what converting into a type needs (input functions and,
  *		for arrays, the element type).
@@ -149,9 +237,11 @@ ld_init_type(LdTypeConv *tc, Oid typid, int32 typmod)
 	tc->conv = conv_for_type(tc->typid);
 	getTypeInputInfo(typid, &infunc, &tc->ioparam);
 	fmgr_info(infunc, &tc->input);
+	tc->int_type = plain_int_type(typid);
 	if (tc->conv == LDV_ARRAY)
 	{
 		tc->elemtype = get_element_type(tc->typid);
+		tc->elem_int_type = plain_int_type(tc->elemtype);
 		tc->elemconv = conv_for_type(tc->elemtype);
 		if (tc->elemconv == LDV_ARRAY)
 			tc->elemconv = LDV_INPUT;
@@ -181,6 +271,109 @@ split_path(LdAttr *a)
 	a->npath = 0;
 	for (part = strtok_r(copy, ".", &save); part; part = strtok_r(NULL, ".", &save))
 		a->path[a->npath++] = part;
+}
+
+/*
+ * field_hash
+ *		FNV-1a hash of a NUL-terminated field name.
+ */
+static inline uint32
+field_hash(const char *s)
+{
+	uint32		h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 16777619u;
+	return h;
+}
+
+/*
+ * field_probe
+ *		The entry for a field name with its hash, or -1.
+ */
+static inline int
+field_probe(const LdFieldIndex *fi, const char *key, uint32 h)
+{
+	uint32		b;
+
+	for (b = h & fi->mask; fi->buckets[b] != 0; b = (b + 1) & fi->mask)
+	{
+		int			e = fi->buckets[b] - 1;
+
+		if (fi->entries[e].hash == h && strcmp(fi->entries[e].key, key) == 0)
+			return e;
+	}
+	return -1;
+}
+
+/*
+ * build_field_index
+ *		Hash the first path step of every JSON-field column, so that
+ *		ld_fill_slot finds all of an item's fields in one walk.
+ */
+static void
+build_field_index(LdAttr *attrs, int n)
+{
+	LdFieldIndex *fi = palloc0(sizeof(LdFieldIndex));
+	uint32		nb = 8;
+	int			i;
+
+	while (nb < (uint32) (2 * n))
+		nb *= 2;
+	fi->mask = nb - 1;
+	fi->buckets = palloc0(nb * sizeof(int));
+	fi->entries = palloc0(Max(n, 1) * sizeof(LdFieldEntry));
+	for (i = 0; i < n; i++)
+	{
+		LdAttr	   *a = &attrs[i];
+		uint32		h;
+		uint32		b;
+
+		a->findex = fi;
+		a->fentry = -1;
+		if (a->source != LDS_FIELD || a->npath < 1)
+			continue;
+		h = field_hash(a->path[0]);
+		a->fentry = field_probe(fi, a->path[0], h);
+		if (a->fentry >= 0)
+			continue;
+		for (b = h & fi->mask; fi->buckets[b] != 0; b = (b + 1) & fi->mask)
+			;
+		a->fentry = fi->nentries++;
+		fi->entries[a->fentry].key = a->path[0];
+		fi->entries[a->fentry].hash = h;
+		fi->buckets[b] = a->fentry + 1;
+	}
+}
+
+/*
+ * index_item
+ *		Find the indexed fields in one item: the first member of each name.
+ */
+static void
+index_item(LdFieldIndex *fi, const cJSON *item)
+{
+	const cJSON *c;
+	int			left = fi->nentries;
+	int			i;
+
+	for (i = 0; i < fi->nentries; i++)
+		fi->entries[i].found = NULL;
+	if (!cJSON_IsObject(item))
+		return;
+	for (c = item->child; c != NULL && left > 0; c = c->next)
+	{
+		int			e;
+
+		if (c->string == NULL)
+			continue;
+		e = field_probe(fi, c->string, field_hash(c->string));
+		if (e >= 0 && fi->entries[e].found == NULL)
+		{
+			fi->entries[e].found = c;
+			left--;
+		}
+	}
 }
 
 /*
@@ -225,6 +418,7 @@ ld_build_attrs(Relation rel, const LdResource *res, List *retrieved,
 		split_path(a);
 		ld_init_type(&a->type, att->atttypid, att->atttypmod);
 	}
+	build_field_index(attrs, n);
 	*nattrs = n;
 	return attrs;
 }
@@ -311,10 +505,29 @@ epoch_ms_to_timestamp(const LdAttr *attr, const cJSON *value)
 }
 
 /*
+ * significant_digits
+ *		How many significant digits a decimal number's text has (the digits
+ *		of its mantissa, without leading zeros).
+ */
+static int
+significant_digits(const char *s)
+{
+	int			n = 0;
+
+	for (; *s && *s != 'e' && *s != 'E'; s++)
+		if (*s >= '0' && *s <= '9' && (n > 0 || *s != '0'))
+			n++;
+	return n;
+}
+
+/*
  * number_value
  *		A JSON number as a jsonb numeric: integers exactly, others through
- *		the shortest text that reads back as the same double (as cJSON
- *		prints them).
+ *		the text "%1.15g" gives if that reads back as the same double, else
+ *		"%1.17g".  The shortest round-trip text has the same value whenever
+ *		it has at most 15 significant digits (a 15-digit decimal that reads
+ *		back is the only one that near, for normal doubles), and costs far
+ *		less than printf.
  */
 static Numeric
 number_value(double d)
@@ -323,100 +536,307 @@ number_value(double d)
 
 	if (d == (double) (int64) d && d > -9007199254740992.0 && d < 9007199254740992.0)
 		return int64_to_numeric((int64) d);
-	snprintf(buf, sizeof(buf), "%1.15g", d);
-	if (strtod(buf, NULL) != d)
-		snprintf(buf, sizeof(buf), "%1.17g", d);
+	StaticAssertStmt(DOUBLE_SHORTEST_DECIMAL_LEN <= sizeof(buf), "buffer too small");
+	if (isfinite(d) && fabs(d) >= DBL_MIN)
+		double_to_shortest_decimal_buf(d, buf);
+	if (!isfinite(d) || fabs(d) < DBL_MIN || significant_digits(buf) > 15)
+	{
+		snprintf(buf, sizeof(buf), "%1.15g", d);
+		if (strtod(buf, NULL) != d)
+			snprintf(buf, sizeof(buf), "%1.17g", d);
+	}
 	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
 											   ObjectIdGetDatum(InvalidOid),
 											   Int32GetDatum(-1)));
 }
 
+/* the limits pushJsonbValue enforces (jsonb_util.c) */
+#define LD_JSONB_MAX_ELEMS (Min(MaxAllocSize / sizeof(JsonbValue), JB_CMASK))
+#define LD_JSONB_MAX_PAIRS (Min(MaxAllocSize / sizeof(JsonbPair), JB_CMASK))
+
+static void json_value(const cJSON *v, JsonbValue *jv);
+static void object_value(const cJSON *v, JsonbValue *jv, const JsonbMemo *memo);
+
 /*
- * push_json
- *		Add a cJSON value to a jsonb being built (the tree walked once,
- *		instead of printed and parsed again by jsonb_in).
+ * pair_cmp
+ *		jsonb's key order (shorter keys first, then bytewise); of equal
+ *		keys the later one first, so that keeping the first of a run is
+ *		"the last one wins", as in uniqueifyJsonbObject.
  */
-static JsonbValue *
-push_json(JsonbParseState **state, const cJSON *v, JsonbIteratorToken token)
+static inline int
+pair_cmp(const JsonbPair *a, const JsonbPair *b)
 {
-	JsonbValue	jv;
-	const cJSON *c;
+	int			r;
 
-	check_stack_depth();
-	if (cJSON_IsObject(v) || cJSON_IsArray(v))
-	{
-		bool		obj = cJSON_IsObject(v);
-		JsonbValue *res;
+	if (a->key.val.string.len != b->key.val.string.len)
+		return a->key.val.string.len > b->key.val.string.len ? 1 : -1;
+	r = memcmp(a->key.val.string.val, b->key.val.string.val,
+			   a->key.val.string.len);
+	if (r != 0)
+		return r;
+	return a->order > b->order ? -1 : 1;
+}
 
-		pushJsonbValue(state, obj ? WJB_BEGIN_OBJECT : WJB_BEGIN_ARRAY, NULL);
-		cJSON_ArrayForEach(c, v)
-		{
-			if (obj)
-			{
-				jv.type = jbvString;
-				jv.val.string.val = c->string;
-				jv.val.string.len = strlen(c->string);
-				pg_verifymbstr(jv.val.string.val, jv.val.string.len, false);
-				pushJsonbValue(state, WJB_KEY, &jv);
-			}
-			push_json(state, c, obj ? WJB_VALUE : WJB_ELEM);
-		}
-		res = pushJsonbValue(state, obj ? WJB_END_OBJECT : WJB_END_ARRAY, NULL);
-		return res;
-	}
-	if (cJSON_IsString(v))
-	{
-		jv.type = jbvString;
-		jv.val.string.val = v->valuestring;
-		jv.val.string.len = strlen(v->valuestring);
-		pg_verifymbstr(jv.val.string.val, jv.val.string.len, false);
-	}
-	else if (cJSON_IsNumber(v))
-	{
-		jv.type = jbvNumeric;
-		jv.val.numeric = number_value(v->valuedouble);
-	}
-	else if (cJSON_IsBool(v))
-	{
-		jv.type = jbvBool;
-		jv.val.boolean = cJSON_IsTrue(v);
-	}
+/*
+ * pair_qsort_cmp
+ *		pair_cmp for qsort.
+ */
+static int
+pair_qsort_cmp(const void *a, const void *b)
+{
+	return pair_cmp((const JsonbPair *) a, (const JsonbPair *) b);
+}
+
+/*
+ * sort_pairs
+ *		Put an object's pairs in jsonb order and drop duplicate keys (the
+ *		last one wins): what pushJsonbValue does at the end of an object,
+ *		with an insertion sort for the usual small objects.
+ */
+static void
+sort_pairs(JsonbValue *obj)
+{
+	JsonbPair  *p = obj->val.object.pairs;
+	int			n = obj->val.object.nPairs;
+	int			i,
+				j;
+
+	if (n > 24)
+		qsort(p, n, sizeof(JsonbPair), pair_qsort_cmp);
 	else
-		jv.type = jbvNull;
-	return pushJsonbValue(state, token, &jv);
+		for (i = 1; i < n; i++)
+		{
+			JsonbPair	x = p[i];
+
+			for (j = i; j > 0 && pair_cmp(&p[j - 1], &x) > 0; j--)
+				p[j] = p[j - 1];
+			p[j] = x;
+		}
+	for (i = 1, j = 0; i < n; i++)
+		if (p[i].key.val.string.len != p[j].key.val.string.len ||
+			memcmp(p[i].key.val.string.val, p[j].key.val.string.val,
+				   p[i].key.val.string.len) != 0)
+			p[++j] = p[i];
+	if (n > 0)
+		obj->val.object.nPairs = j + 1;
+}
+
+/*
+ * memo_find
+ *		The JsonbValue a column built for this node, or NULL.
+ */
+static inline const JsonbValue *
+memo_find(const JsonbMemo *memo, const cJSON *node)
+{
+	int			i;
+
+	for (i = 0; i < memo->n; i++)
+		if (memo->node[i] == node)
+			return memo->value[i];
+	return NULL;
+}
+
+/*
+ * object_value
+ *		A cJSON object as a jsonb object value (keys sorted, unique).
+ *		Members found in memo (may be NULL) are taken from it.
+ */
+static void
+object_value(const cJSON *v, JsonbValue *jv, const JsonbMemo *memo)
+{
+	const JsonbValue *known;
+	const cJSON *c;
+	size_t		n = 0;
+	size_t		i = 0;
+
+	cJSON_ArrayForEach(c, v)
+		n++;
+	jv->type = jbvObject;
+	jv->val.object.pairs = palloc(sizeof(JsonbPair) * Max(Min(n, LD_JSONB_MAX_PAIRS), 1));
+	cJSON_ArrayForEach(c, v)
+	{
+		JsonbPair  *p = &jv->val.object.pairs[i];
+
+		if (i >= LD_JSONB_MAX_PAIRS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("number of jsonb object pairs exceeds the maximum allowed (%zu)",
+							LD_JSONB_MAX_PAIRS)));
+		p->key.type = jbvString;
+		p->key.val.string.val = c->string;
+		p->key.val.string.len = strlen(c->string);
+		pg_verifymbstr(p->key.val.string.val, p->key.val.string.len, false);
+		p->order = i;
+		if (memo != NULL && (known = memo_find(memo, c)) != NULL)
+			p->value = *known;
+		else
+			json_value(c, &p->value);
+		i++;
+	}
+	jv->val.object.nPairs = i;
+	sort_pairs(jv);
+}
+
+/*
+ * array_value
+ *		A cJSON array as a jsonb array value.
+ */
+static void
+array_value(const cJSON *v, JsonbValue *jv)
+{
+	const cJSON *c;
+	size_t		n = 0;
+	size_t		i = 0;
+
+	cJSON_ArrayForEach(c, v)
+		n++;
+	jv->type = jbvArray;
+	jv->val.array.rawScalar = false;
+	jv->val.array.elems = palloc(sizeof(JsonbValue) * Max(Min(n, LD_JSONB_MAX_ELEMS), 1));
+	cJSON_ArrayForEach(c, v)
+	{
+		if (i >= LD_JSONB_MAX_ELEMS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("number of jsonb array elements exceeds the maximum allowed (%zu)",
+							LD_JSONB_MAX_ELEMS)));
+		json_value(c, &jv->val.array.elems[i++]);
+	}
+	jv->val.array.nElems = i;
+}
+
+/*
+ * json_value
+ *		A cJSON value as an in-memory JsonbValue tree (walked once, instead
+ *		of printed and parsed again by jsonb_in; built directly, instead of
+ *		through pushJsonbValue, whose key sort is a general qsort_arg).
+ *		JsonbValueToJsonb gives the same bytes either way.
+ */
+static void
+json_value(const cJSON *v, JsonbValue *jv)
+{
+	/* cJSON's type tests are calls into the library: one switch instead */
+	switch (v->type & 0xFF)
+	{
+		case cJSON_Object:
+			check_stack_depth();
+			object_value(v, jv, NULL);
+			break;
+		case cJSON_Array:
+			check_stack_depth();
+			array_value(v, jv);
+			break;
+		case cJSON_String:
+			jv->type = jbvString;
+			jv->val.string.val = v->valuestring;
+			jv->val.string.len = strlen(v->valuestring);
+			pg_verifymbstr(jv->val.string.val, jv->val.string.len, false);
+			break;
+		case cJSON_Number:
+			jv->type = jbvNumeric;
+			jv->val.numeric = number_value(v->valuedouble);
+			break;
+		case cJSON_True:
+		case cJSON_False:
+			jv->type = jbvBool;
+			jv->val.boolean = (v->type & 0xFF) == cJSON_True;
+			break;
+		default:
+			jv->type = jbvNull;
+			break;
+	}
 }
 
 /*
  * json_to_jsonb
- *		A JSON object or array as a jsonb Datum, built from the tree.
+ *		A JSON object or array as a jsonb Datum, built from the tree.  With
+ *		a memo: an object's members are taken from it where it has them,
+ *		and the value built is added to it.
  */
 static Datum
-json_to_jsonb(const cJSON *value)
+json_to_jsonb(const cJSON *value, JsonbMemo *memo)
 {
-	JsonbParseState *state = NULL;
+	JsonbValue *jv = palloc(sizeof(JsonbValue));
 
-	return JsonbPGetDatum(JsonbValueToJsonb(push_json(&state, value, WJB_VALUE)));
+	if (memo != NULL && cJSON_IsObject(value))
+	{
+		check_stack_depth();
+		object_value(value, jv, memo);
+	}
+	else
+		json_value(value, jv);
+	if (memo != NULL && memo->n < LD_MEMO_MAX)
+	{
+		memo->node[memo->n] = value;
+		memo->value[memo->n++] = jv;
+	}
+	return JsonbPGetDatum(JsonbValueToJsonb(jv));
+}
+
+/*
+ * int_datum
+ *		A JSON number straight into an int2/int4/int8 Datum, without the
+ *		text round trip, where that gives what the input function would
+ *		make of cJSON's text: integers within the type's range (int8: below
+ *		1e15, which cJSON prints as plain digits).  Returns false for the
+ *		others, which take the text path (and its errors).
+ */
+static bool
+int_datum(Oid int_type, double d, Datum *out)
+{
+	if (d != floor(d))
+		return false;			/* also NaN and infinities */
+	switch (int_type)
+	{
+		case INT2OID:
+			if (d < PG_INT16_MIN || d > PG_INT16_MAX)
+				return false;
+			*out = Int16GetDatum((int16) d);
+			return true;
+		case INT4OID:
+			if (d < PG_INT32_MIN || d > PG_INT32_MAX)
+				return false;
+			*out = Int32GetDatum((int32) d);
+			return true;
+		case INT8OID:
+			if (d <= -1e15 || d >= 1e15)
+				return false;
+			*out = Int64GetDatum((int64) d);
+			return true;
+		default:
+			return false;
+	}
 }
 
 /*
  * convert_scalar
- *		One JSON value into one Datum of a (non-array) type.
+ *		One JSON value into one Datum of a (non-array) type; int_type is
+ *		the type if it is a plain integer type (see int_datum).
  */
 static Datum
 convert_scalar(const LdAttr *attr, LdConv conv, FmgrInfo *input, Oid ioparam,
-			   int32 typmod, const cJSON *value)
+			   int32 typmod, Oid int_type, const cJSON *value, JsonbMemo *memo)
 {
 	char	   *text;
+	Datum		d;
 
 	if (conv == LDV_JSON && attr->type.typid == JSONBOID &&
 		(cJSON_IsObject(value) || cJSON_IsArray(value)))
-		return json_to_jsonb(value);
+		return json_to_jsonb(value, memo);
 	if (conv == LDV_JSON)
 		return InputFunctionCall(input, ld_json_text(value), ioparam, typmod);
 	if (conv == LDV_BOOL && cJSON_IsBool(value))
 		return BoolGetDatum(cJSON_IsTrue(value));
 	if (conv == LDV_TIMESTAMP && cJSON_IsNumber(value))
 		return epoch_ms_to_timestamp(attr, value);
+	if (int_type != InvalidOid && cJSON_IsNumber(value) &&
+		int_datum(int_type, value->valuedouble, &d))
+		return d;
+	/* text and uuid read a JSON string in place: no copy, no fmgr call */
+	if (input->fn_oid == F_TEXTIN && cJSON_IsString(value))
+		return PointerGetDatum(cstring_to_text(value->valuestring));
+	if (input->fn_oid == F_UUID_IN && cJSON_IsString(value))
+		return DirectFunctionCall1(uuid_in, CStringGetDatum(value->valuestring));
 	text = scalar_text(value);
 	if (text == NULL)
 	{
@@ -450,7 +870,7 @@ convert_array(const LdAttr *attr, const cJSON *value)
 		nulls[i] = cJSON_IsNull(el);
 		elems[i] = nulls[i] ? (Datum) 0 :
 			convert_scalar(attr, tc->elemconv, (FmgrInfo *) &tc->elem_input,
-						   tc->elem_ioparam, -1, el);
+						   tc->elem_ioparam, -1, tc->elem_int_type, el, NULL);
 		i++;
 	}
 	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
@@ -459,12 +879,12 @@ convert_array(const LdAttr *attr, const cJSON *value)
 }
 
 /*
- * ld_json_to_datum
- *		Convert a JSON value for a column; missing values and JSON null
- *		are SQL NULL.  Errors name the column, field and value.
+ * json_to_datum
+ *		ld_json_to_datum, sharing jsonb values through memo (may be NULL).
  */
-Datum
-ld_json_to_datum(const LdAttr *attr, const cJSON *value, bool *isnull)
+static Datum
+json_to_datum(const LdAttr *attr, const cJSON *value, bool *isnull,
+			  JsonbMemo *memo)
 {
 	ErrorContextCallback errcb;
 	ConvContext cc;
@@ -486,9 +906,21 @@ ld_json_to_datum(const LdAttr *attr, const cJSON *value, bool *isnull)
 	else
 		result = convert_scalar(attr, attr->type.conv,
 								(FmgrInfo *) &attr->type.input,
-								attr->type.ioparam, attr->type.typmod, value);
+								attr->type.ioparam, attr->type.typmod,
+								attr->type.int_type, value, memo);
 	error_context_stack = errcb.previous;
 	return result;
+}
+
+/*
+ * ld_json_to_datum
+ *		Convert a JSON value for a column; missing values and JSON null
+ *		are SQL NULL.  Errors name the column, field and value.
+ */
+Datum
+ld_json_to_datum(const LdAttr *attr, const cJSON *value, bool *isnull)
+{
+	return json_to_datum(attr, value, isnull, NULL);
 }
 
 /*
@@ -527,9 +959,13 @@ ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 			 const cJSON *parent, LdKey embedded_parent)
 {
 	int			i;
+	JsonbMemo	memo;
 
+	memo.n = 0;
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
+	if (nattrs > 0 && attrs[0].findex != NULL && attrs[0].findex->nentries > 0)
+		index_item(attrs[0].findex, row);
 	for (i = 0; i < nattrs; i++)
 	{
 		const LdAttr *a = &attrs[i];
@@ -546,10 +982,16 @@ ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 				slot->tts_values[j] = ld_text_to_datum(a, k);
 		}
 		else if (a->source == LDS_WHOLE)
-			slot->tts_values[j] = ld_json_to_datum(a, row, &slot->tts_isnull[j]);
+			slot->tts_values[j] = json_to_datum(a, row, &slot->tts_isnull[j], &memo);
 		else
 		{
-			const cJSON *v = ld_json_lookup(row, a->path, a->npath);
+			const cJSON *v;
+
+			if (a->fentry >= 0)
+				v = ld_json_lookup(a->findex->entries[a->fentry].found,
+								   a->path + 1, a->npath - 1);
+			else
+				v = ld_json_lookup(row, a->path, a->npath);
 
 			if (a->required && (v == NULL || cJSON_IsNull(v)))
 				ereport(ERROR,
@@ -558,7 +1000,7 @@ ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 								a->field),
 						 errdetail("\"%s\" identifies the rows of foreign table \"%s\" (column \"%s\").",
 								   a->field, a->relname, a->name)));
-			slot->tts_values[j] = ld_json_to_datum(a, v, &slot->tts_isnull[j]);
+			slot->tts_values[j] = json_to_datum(a, v, &slot->tts_isnull[j], &memo);
 		}
 	}
 	ExecStoreVirtualTuple(slot);

@@ -231,6 +231,32 @@ header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 }
 
 /*
+ * first_capacity
+ *		The body buffer's first size: the Content-Length when the server
+ *		sent one (no growing and copying a large page piece by piece), else
+ *		16 kB.  Never more than the size cap allows, nor above 64 MB on the
+ *		server's word alone; a compressed body still grows from there.
+ */
+static size_t
+first_capacity(LdhTransfer *t)
+{
+	size_t		cap = 16384;
+#if LIBCURL_VERSION_NUM >= 0x073700
+	curl_off_t	len = -1;
+	size_t		limit = t->max_body > 0 ? t->max_body : ((size_t) 64 << 20);
+
+	if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) == CURLE_OK &&
+		len > 0)
+		cap = ((size_t) len < limit ? (size_t) len : limit) + 1;
+	if (cap < 16384)
+		cap = 16384;
+#else
+	(void) t;
+#endif
+	return cap;
+}
+
+/*
  * write_cb
  *		Append body bytes, enforcing the size cap (returning a short count
  *		makes curl fail the transfer with CURLE_WRITE_ERROR).
@@ -249,7 +275,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	}
 	if (need > t->body_cap)
 	{
-		size_t		cap = t->body_cap ? t->body_cap : 16384;
+		size_t		cap = t->body_cap ? t->body_cap : first_capacity(t);
 		char	   *grown;
 
 		while (cap < need)

@@ -237,11 +237,13 @@ typedef struct LdTypeConv
 	LdConv		conv;
 	FmgrInfo	input;
 	Oid			ioparam;
+	Oid			int_type;		/* int2/int4/int8 itself (not a domain), or 0 */
 	/* for arrays: the element type */
 	Oid			elemtype;
 	LdConv		elemconv;
 	FmgrInfo	elem_input;
 	Oid			elem_ioparam;
+	Oid			elem_int_type;	/* like int_type, for the elements */
 	int16		elmlen;
 	bool		elmbyval;
 	char		elmalign;
@@ -259,11 +261,14 @@ typedef struct LdAttr
 	LdKey		key;			/* for LDS_PATH_KEY */
 	bool		required;		/* an identifying field every item must have */
 	LdTypeConv	type;
+	struct LdFieldIndex *findex;	/* top-level fields of all columns, shared */
+	int			fentry;			/* this column's entry in it, -1 if none */
 } LdAttr;
 
 /* in convert.c */
 extern cJSON *ld_json_parse(MemoryContext owner, const char *buf, size_t len);
 extern void ld_json_own(MemoryContext owner, cJSON *tree);
+extern void ld_page_own(MemoryContext owner, LdpPage *page);
 extern char *ld_json_text(const cJSON *value);
 extern void ld_init_type(LdTypeConv *tc, Oid typid, int32 typmod);
 extern LdAttr *ld_build_attrs(Relation rel, const LdResource *res,

@@ -6,23 +6,184 @@
  * No PostgreSQL header here (see page.h): the caller ties the returned
  * tree to its memory (scan.c does so with a memory context callback).
  *
+ * A page's tree is allocated in an arena: a few large malloc'd chunks,
+ * bump-allocated, freed all at once by ldp_free.  A page of 1000 items is
+ * some 100,000 cJSON nodes and strings; one malloc and one free each was a
+ * large part of a scan's time.  cJSON takes its allocator from process-
+ * global hooks (cJSON_InitHooks), so the arena's are installed only around
+ * the one cJSON_ParseWithLength call and reset to malloc/free right after.
+ * Nothing in between can longjmp (the arena never calls PostgreSQL, and a
+ * failed malloc is a NULL that cJSON handles), and a backend has one
+ * thread.  The caveat: anything else in the process that installs its
+ * own cJSON hooks has them reset to malloc/free by each page parse.  A page
+ * tree must never be given to cJSON_Delete (nor have items detached or
+ * replaced); cJSON's printing of it is fine, as its buffers are malloc'd
+ * after the reset.
+ *
  *-------------------------------------------------------------------------
  */
 #include "page.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* a chunk of an arena, followed by its memory */
+typedef struct LdpChunk
+{
+	struct LdpChunk *next;
+	size_t		size;			/* usable bytes after the header */
+	size_t		used;
+} LdpChunk;
+
+struct LdpArena
+{
+	LdpChunk   *chunks;			/* the current chunk first */
+	size_t		next_size;		/* usable size of the next chunk */
+};
+
+#define LDP_ALIGN 16
+#define LDP_CHUNK_HEADER \
+	((sizeof(LdpChunk) + LDP_ALIGN - 1) & ~((size_t) LDP_ALIGN - 1))
+#define LDP_MAX_CHUNK ((size_t) 16 << 20)
+
+/* the arena cJSON allocates from, while its hooks point here */
+static LdpArena *current_arena;
+
+/*
+ * arena_new_chunk
+ *		Add a chunk of at least size bytes to the arena; NULL when out of
+ *		memory.
+ */
+static LdpChunk *
+arena_new_chunk(LdpArena *arena, size_t size)
+{
+	size_t		want = arena->next_size > size ? arena->next_size : size;
+	LdpChunk   *c;
+
+	if (want > SIZE_MAX - LDP_CHUNK_HEADER)
+		return NULL;
+	c = malloc(LDP_CHUNK_HEADER + want);
+	if (c == NULL)
+		return NULL;
+	c->size = want;
+	c->used = 0;
+	c->next = arena->chunks;
+	arena->chunks = c;
+	if (arena->next_size < LDP_MAX_CHUNK)
+		arena->next_size *= 2;
+	return c;
+}
+
+/*
+ * arena_malloc
+ *		cJSON's allocate hook while parsing: bump allocation, 16-aligned.
+ */
+static void *
+arena_malloc(size_t size)
+{
+	LdpArena   *arena = current_arena;
+	LdpChunk   *c = arena->chunks;
+	size_t		need;
+
+	if (size > SIZE_MAX - LDP_ALIGN)
+		return NULL;
+	need = (size + LDP_ALIGN - 1) & ~((size_t) LDP_ALIGN - 1);
+	if (c == NULL || c->size - c->used < need)
+	{
+		c = arena_new_chunk(arena, need);
+		if (c == NULL)
+			return NULL;
+	}
+	c->used += need;
+	return (char *) c + LDP_CHUNK_HEADER + c->used - need;
+}
+
+/*
+ * arena_free
+ *		cJSON's deallocate hook while parsing (a parse error drops the
+ *		partial tree): nothing, the arena goes as a whole.
+ */
+static void
+arena_free(void *ptr)
+{
+	(void) ptr;
+}
+
+/*
+ * ldp_arena_free
+ *		Free an arena and every tree in it.  Accepts NULL.
+ */
+void
+ldp_arena_free(LdpArena *arena)
+{
+	LdpChunk   *c;
+
+	if (arena == NULL)
+		return;
+	while ((c = arena->chunks) != NULL)
+	{
+		arena->chunks = c->next;
+		free(c);
+	}
+	free(arena);
+}
+
+/*
+ * ldp_free
+ *		Free a page's tree (ldp_parse's root and arena).
+ */
+void
+ldp_free(LdpPage *page)
+{
+	ldp_arena_free(page->arena);
+	page->arena = NULL;
+	page->root = NULL;
+	page->first = NULL;
+}
+
+/*
+ * parse_in_arena
+ *		cJSON_ParseWithLength with every node and string in a new arena,
+ *		which *arena receives (NULL, and nothing allocated, on failure).
+ */
+static cJSON *
+parse_in_arena(const char *buf, size_t len, LdpArena **arena)
+{
+	cJSON_Hooks hooks = {arena_malloc, arena_free};
+	cJSON	   *root;
+
+	*arena = calloc(1, sizeof(LdpArena));
+	if (*arena == NULL)
+		return NULL;
+	/* a first chunk as large as the JSON (the tree is larger), then doubling */
+	(*arena)->next_size = len < (size_t) 16384 ? (size_t) 16384 :
+		len < LDP_MAX_CHUNK ? len : LDP_MAX_CHUNK;
+	current_arena = *arena;
+	cJSON_InitHooks(&hooks);
+	root = cJSON_ParseWithLength(buf, len);
+	cJSON_InitHooks(NULL);
+	current_arena = NULL;
+	if (root == NULL)
+	{
+		ldp_arena_free(*arena);
+		*arena = NULL;
+	}
+	return root;
+}
 
 /*
  * ldp_parse
  *		Parse a response body.  single: the endpoint returns one object
  *		(which becomes the page's only item); otherwise a collection with
- *		an "items" array.  On success page->root must be freed by the
- *		caller with cJSON_Delete; on failure nothing is allocated.
+ *		an "items" array.  On success the caller frees the page with
+ *		ldp_free (never cJSON_Delete); on failure nothing is allocated.
  */
 LdpStatus
 ldp_parse(const char *buf, size_t len, int single, LdpPage *page)
 {
-	cJSON	   *root = cJSON_ParseWithLength(buf, len);
+	LdpArena   *arena;
+	cJSON	   *root = parse_in_arena(buf, len, &arena);
 	cJSON	   *items;
 	cJSON	   *total;
 	cJSON	   *links;
@@ -33,10 +194,11 @@ ldp_parse(const char *buf, size_t len, int single, LdpPage *page)
 		return LDP_MALFORMED;
 	if (!cJSON_IsObject(root))
 	{
-		cJSON_Delete(root);
+		ldp_arena_free(arena);
 		return LDP_NOT_OBJECT;
 	}
 	page->root = root;
+	page->arena = arena;
 	if (single)
 	{
 		page->first = root;
@@ -46,8 +208,7 @@ ldp_parse(const char *buf, size_t len, int single, LdpPage *page)
 	items = cJSON_GetObjectItemCaseSensitive(root, "items");
 	if (!cJSON_IsArray(items))
 	{
-		cJSON_Delete(root);
-		page->root = NULL;
+		ldp_free(page);
 		return LDP_NO_ITEMS;
 	}
 	page->first = items->child;

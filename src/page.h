@@ -25,9 +25,13 @@ typedef enum LdpStatus
 	LDP_NO_ITEMS				/* a list response without an "items" array */
 } LdpStatus;
 
+/* the memory of one parsed page's tree (see page.c) */
+typedef struct LdpArena LdpArena;
+
 typedef struct LdpPage
 {
 	cJSON	   *root;			/* the whole document (freed by ldp_free) */
+	LdpArena   *arena;			/* where root lives: never cJSON_Delete it */
 	cJSON	   *first;			/* first item, or the object for a single item */
 	int			nitems;
 	long long	total;			/* totalCount, -1 if absent */
@@ -36,6 +40,8 @@ typedef struct LdpPage
 } LdpPage;
 
 extern LdpStatus ldp_parse(const char *buf, size_t len, int single, LdpPage *page);
+extern void ldp_free(LdpPage *page);
+extern void ldp_arena_free(LdpArena *arena);
 extern const char *ldp_item_identity(const cJSON *item);
 extern const char *ldp_status_text(LdpStatus status);
 

@@ -342,7 +342,7 @@ remote_total(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 	{
 		if (page.total >= 0)
 			total = (double) page.total;
-		cJSON_Delete(page.root);
+		ldp_free(&page);
 	}
 	return total;
 }

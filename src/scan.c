@@ -532,7 +532,7 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 	status = ldp_parse(res.body, res.body_len, shape == LD_SHAPE_ITEM, &page);
 	if (status != LDP_OK)
 		bad_response(path, ldp_status_text(status));
-	ld_json_own(cxt, page.root);
+	ld_page_own(cxt, &page);
 	MemoryContextSwitchTo(old);
 	if (shape == LD_SHAPE_ITEM)
 		pg->done = true;

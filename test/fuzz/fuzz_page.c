@@ -346,7 +346,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the identity of a NULL item is NULL */
 	CHECK(ldp_item_identity(NULL) == NULL);
 
-	cJSON_Delete(page.root);
+	ldp_free(&page);
 	free(body);
 	return 0;
 }
