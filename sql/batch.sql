@@ -22,6 +22,13 @@ SELECT body FROM ld_requests() WHERE method = 'POST' ORDER BY (body::jsonb->>'it
 SELECT count(*), count(DISTINCT iteration) FROM ld.agent_optimization_results
  WHERE optimization_key = 'code-review-bot' AND run_id = 'dddddddd-0000-4000-8000-000000000004';
 
+-- the POSTs of one batch stay in flight while the next batch is read and
+-- checked: a check failing in the second batch says which rows were in flight
+INSERT INTO ld.agent_optimization_results
+  (optimization_key, run_id, agent_optimization_version, iteration, instructions, user_input)
+SELECT 'code-review-bot', 'dddddddd-0000-4000-8000-000000000006', 2, CASE WHEN n = 11 THEN NULL ELSE n END,
+       'Review it.', prompt FROM eval_cases;
+
 -- RETURNING needs each row's answer: one at a time
 EXPLAIN (VERBOSE, COSTS OFF)
 INSERT INTO ld.ai_configs (key, name) SELECT 'batch-' || n, 'B' FROM eval_cases RETURNING key;

@@ -1,17 +1,18 @@
 /*-------------------------------------------------------------------------
  *
  * batch.c
- *		  Concurrent writes: batch INSERT, and UPDATE / DELETE requests kept
- *		  in flight while the next rows are read.
+ *		  Concurrent writes: requests kept in flight while the next rows are
+ *		  read, and batch INSERT.
  *
  * An INSERT gets its rows in batches from the executor (batch_size, as
- * postgres_fdw names it): every body of a batch is built and checked, then
- * the POSTs go out with up to max_concurrency in flight.  UPDATE and DELETE
- * get their rows one at a time; when nothing needs a row's answer at once
- * -- no RETURNING, no trigger on the table -- a row's request is started
- * and the executor goes on to the next row, with up to max_concurrency
- * requests in flight (a sliding window: the oldest is waited for when the
- * window is full, all of them at the end of the statement).  Either way the
+ * postgres_fdw names it); every body of a batch is built and checked before
+ * any is sent.  UPDATE and DELETE get their rows one at a time.  When
+ * nothing needs a row's answer at once -- no RETURNING, no trigger on the
+ * table -- a row's request is started and the executor goes on to the next
+ * rows, with up to max_concurrency requests in flight: a sliding window
+ * whose oldest request is waited for when it is full, and all of them at
+ * the end of the statement.  Otherwise an INSERT's batch is sent with up to
+ * max_concurrency in flight and done before the next batch.  Either way the
  * answers are checked in row order, and the first failing row is the one
  * reported, with how many other rows were in flight.
  *
@@ -154,7 +155,9 @@ ldGetForeignModifyBatchSize(ResultRelInfo *rinfo)
 /*
  * ldExecForeignBatchInsert
  *		Up to batch_size rows: every body is built and checked first, then
- *		the POSTs go out concurrently.
+ *		the POSTs go out concurrently: into the window of requests in flight
+ *		when the statement allows it (ld_can_defer), else as one batch that
+ *		is done before the next rows are read.
  */
 TupleTableSlot **
 ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slots,
@@ -168,6 +171,7 @@ ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **
 	MemoryContext old = ld_begin_rows(s, &errcb, &rc);
 	int			i;
 
+	s->in_flight = s->deferred ? s->wcount : 0;
 	b.paths = palloc(sizeof(char *) * b.n);
 	b.bodies = palloc(sizeof(char *) * b.n);
 	for (i = 0; i < b.n; i++)
@@ -186,28 +190,55 @@ ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **
 		cJSON_free(printed);
 		b.paths[i] = ld_build_path(&ep, s->opts.project_key, keys, true);
 	}
-	send_rows(s, &b, first);
-	error_context_stack = errcb.previous;
+	if (s->deferred)
+	{
+		/* each request names its own row if it fails */
+		error_context_stack = errcb.previous;
+		for (i = 0; i < b.n; i++)
+		{
+			s->rows = first + i;
+			ld_defer_row(s, rinfo, b.paths[i], b.bodies[i]);
+		}
+		s->rows = first + b.n;
+	}
+	else
+	{
+		send_rows(s, &b, first);
+		error_context_stack = errcb.previous;
+	}
 	MemoryContextSwitchTo(old);
 	return slots;
 }
 
 /*
  * ld_can_defer
- *		Whether an UPDATE or DELETE may keep its rows' requests in flight
- *		while the next rows are read: nothing needs a row's answer before
- *		the statement ends (no RETURNING, no trigger on the table, which
- *		could run before the last requests are done), and max_concurrency
- *		allows more than one request at a time.
+ *		Whether a statement may keep its rows' requests in flight while the
+ *		next rows are read: nothing needs a row's answer before the
+ *		statement ends (no RETURNING, no trigger on the table, which could
+ *		run before the last requests are done), and max_concurrency allows
+ *		more than one request at a time.  An INSERT does so for the batches
+ *		the executor hands over (batch_size above 1).
  */
 bool
 ld_can_defer(ResultRelInfo *rinfo, CmdType op, const LdOptions *opts)
 {
-	if (op != CMD_UPDATE && op != CMD_DELETE)
+	if (op == CMD_INSERT && opts->batch_size <= 1)
 		return false;
 	if (rinfo->ri_projectReturning != NULL || rinfo->ri_TrigDesc != NULL)
 		return false;
 	return opts->max_concurrency > 1;
+}
+
+/*
+ * window_method
+ *		The method (and extra header) of the statement's requests.
+ */
+static const char *
+window_method(const LdModifyState *s, const char **header)
+{
+	*header = s->operation == CMD_DELETE ? s->res->writes.delete_header : NULL;
+	return s->operation == CMD_INSERT ? "POST" :
+		s->operation == CMD_UPDATE ? "PATCH" : "DELETE";
 }
 
 /*
@@ -260,8 +291,8 @@ static void
 finish_oldest(LdModifyState *s, ResultRelInfo *rinfo)
 {
 	LdPending  *e = &s->window[s->wstart];
-	const char *method = s->operation == CMD_UPDATE ? "PATCH" : "DELETE";
-	const char *header = s->operation == CMD_DELETE ? s->res->writes.delete_header : NULL;
+	const char *header;
+	const char *method = window_method(s, &header);
 	LdResult	res;
 	ErrorContextCallback errcb;
 	LdRowContext rc = {s, RelationGetRelationName(rinfo->ri_RelationDesc)};
@@ -298,13 +329,13 @@ static bool
 start_entry(LdModifyState *s, const char *path, const char *body)
 {
 	LdPending  *e = &s->window[(s->wstart + s->wcount) % s->opts.max_concurrency];
+	const char *header;
+	const char *method = window_method(s, &header);
 
 	e->path = MemoryContextStrdup(s->window_cxt, path);
 	e->body = body ? MemoryContextStrdup(s->window_cxt, body) : NULL;
 	e->row = s->rows;
-	e->t = ld_async_start(s->conn, s->operation == CMD_UPDATE ? "PATCH" : "DELETE",
-						  e->path, e->body,
-						  s->operation == CMD_DELETE ? s->res->writes.delete_header : NULL);
+	e->t = ld_async_start(s->conn, method, e->path, e->body, header);
 	if (e->t == NULL)
 	{
 		pfree(e->path);
@@ -320,15 +351,15 @@ start_entry(LdModifyState *s, const char *path, const char *body)
  * ld_defer_row
  *		Start one row's request and go on with the next row; when
  *		max_concurrency requests are in flight, wait for the oldest first.
- *		Two requests for the same item are never in flight together, and
- *		a request that cannot start now waits for all the others.
+ *		Two changes of the same item are never in flight together, and a
+ *		request that cannot start now waits for all the others.
  */
 void
 ld_defer_row(LdModifyState *s, ResultRelInfo *rinfo, const char *path, const char *body)
 {
 	int			i;
 
-	for (i = 0; i < s->wcount; i++)
+	for (i = 0; i < s->wcount && s->operation != CMD_INSERT; i++)
 		if (strcmp(s->window[(s->wstart + i) % s->opts.max_concurrency].path, path) == 0)
 		{
 			ld_flush_deferred(s, rinfo);

@@ -343,6 +343,9 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	s->row_cxt = AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw row",
 									   ALLOCSET_DEFAULT_SIZES);
 	new_uuid(s->new_run_id);
+	if (ld_can_defer(rinfo, s->operation, &s->opts))
+		ld_defer_begin(s, AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw writes",
+												ALLOCSET_DEFAULT_SIZES));
 	if (s->operation == CMD_INSERT)
 		return;
 	for (k = 1; k < LDK_COUNT; k++)
@@ -357,10 +360,6 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	}
 	s->wholerow_junk = ExecFindJunkAttributeInTlist(outerPlanState(mtstate)->plan->targetlist,
 													"ld_wholerow");
-	if (ld_can_defer(rinfo, s->operation, &s->opts))
-		ld_defer_begin(s, AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw writes",
-												ALLOCSET_DEFAULT_SIZES));
-
 }
 
 /*
@@ -750,7 +749,7 @@ ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 							es);
 	if (es->verbose && op == CMD_INSERT && rinfo->ri_BatchSize > 1)
 		ExplainPropertyInteger("Batch Size", NULL, rinfo->ri_BatchSize, es);
-	if (es->verbose && op != CMD_INSERT && ld_can_defer(rinfo, op, &opts))
+	if (es->verbose && ld_can_defer(rinfo, op, &opts))
 		ExplainPropertyInteger("Requests in Flight", NULL, opts.max_concurrency, es);
 	/* ANALYZE counts what the statement sent: wait for the last requests */
 	if (es->analyze && s->conn != NULL && s->deferred)
