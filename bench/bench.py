@@ -373,6 +373,10 @@ def p3(args, srv, res):
         if "s100_seq" in res["servers"]:
             r["seq"] = repeat("FDW, max_concurrency '1' (sequential)", run("s100_seq"), args.delay_runs, 0,
                               expect=str(P3_ROWS))
+        # the curl baseline of P2 once the network has a round trip: the same 100 pages, one after another
+        cfg = write_curl_config(args, "p3", 100, P3_ROWS)
+        r["curl"] = repeat("curl, one process, same 100 URLs, keep-alive (info)", lambda: timed(
+            ["curl", "-s", "-H", f"Authorization: {args.key}", "-K", cfg]), args.delay_runs, 0)
         log(f"  max requests in flight: default {max(r['s100_inflight'])}"
             + (f", sequential {max(r['s100_seq_inflight'])}" if "seq" in r else "")
             + f"; GETs per scan: {r['s100_gets'][-1]}")
@@ -582,6 +586,12 @@ def table(res):
             rows.append(("P3", "100 pages × 50 ms: prefetch vs max_concurrency 1",
                          f"default {fmt_s(p3r['default']['median'])}", "-", "-", "≥ 3.3×",
                          "option not available yet"))
+    p3r = res.get("p3")
+    if p3r and "curl" in p3r:
+        t, c = p3r["default"]["median"], p3r["curl"]["median"]
+        rows.append(("P2/P3", "100 pages × 50 ms: FDW (prefetch) vs plain curl, sequential", fmt_s(t),
+                     f"curl {fmt_s(c)}", f"{t / c:.2f}×", "info: P2's curl goal with a round trip",
+                     "info"))
     p4r = res.get("p4")
     if p4r:
         for label, what in (("count", "count(*)"), ("all", "every column, count(r)")):
@@ -721,7 +731,8 @@ def write_results(args, res, rows, path):
     p3r = res.get("p3")
     if p3r:
         lines += [f"### P3: 100 pages of 100 with {DELAY_MS} ms per request", ""]
-        for k, n in (("default", "default (prefetch)"), ("seq", "max_concurrency '1'")):
+        for k, n in (("default", "default (prefetch)"), ("seq", "max_concurrency '1'"),
+                     ("curl", "plain curl, the same 100 URLs one after another (info)")):
             if k in p3r:
                 x = p3r[k]
                 lines.append(f"- {n}: median {fmt_s(x['median'])} (min {fmt_s(x['min'])}, max {fmt_s(x['max'])}, "
