@@ -47,6 +47,17 @@ SELECT key, name FROM ld.ai_configs;
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "status": 200,
   "body": "{\"items\": [{\"key\": \"k\", \"name\": \"n\", \"version\": \"seven\"}], \"totalCount\": 1}"}');
 SELECT key, version FROM ld.ai_configs;
+-- integers up to bigint's range read exactly below 2^53 (cJSON keeps doubles:
+-- above that, the nearest double); out of range or fractional is an error
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "status": 200,
+  "body": "{\"items\": [{\"key\": \"k\", \"a\": 1000000000000000, \"b\": -123456789012345678, \"c\": 1e19, \"d\": 2.5}], \"totalCount\": 1}", "times": 3}');
+CREATE FOREIGN TABLE big_ints (key text, a bigint, b bigint, c numeric, d numeric) SERVER ld OPTIONS (resource 'ai_configs');
+SELECT * FROM big_ints;
+CREATE FOREIGN TABLE big_ints2 (key text, c bigint) SERVER ld OPTIONS (resource 'ai_configs');
+SELECT * FROM big_ints2;
+CREATE FOREIGN TABLE big_ints3 (key text, d bigint) SERVER ld OPTIONS (resource 'ai_configs');
+SELECT * FROM big_ints3;
+DROP FOREIGN TABLE big_ints, big_ints2, big_ints3;
 
 -- HTTP errors -> SQLSTATE (retryable ones after max_retries = 1)
 SELECT ld_ctl('/_test/faults', '[{"method": "GET", "path": "/ai-configs", "status": 403, "times": 1},

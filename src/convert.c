@@ -776,10 +776,12 @@ json_to_jsonb(const cJSON *value, JsonbMemo *memo)
 /*
  * int_datum
  *		A JSON number straight into an int2/int4/int8 Datum, without the
- *		text round trip, where that gives what the input function would
- *		make of cJSON's text: integers within the type's range (int8: below
- *		1e15, which cJSON prints as plain digits).  Returns false for the
- *		others, which take the text path (and its errors).
+ *		text round trip: integers within the type's range.  (cJSON keeps
+ *		numbers as doubles, so above 2^53 the value is the nearest double;
+ *		its text of 1e15 and up, "1e+15", is not something int8in reads.)
+ *		An integer beyond bigint is out of range (22003), as int2in and
+ *		int4in say for theirs.  Returns false for the others, which take
+ *		the text path (and its errors).
  */
 static bool
 int_datum(Oid int_type, double d, Datum *out)
@@ -799,8 +801,16 @@ int_datum(Oid int_type, double d, Datum *out)
 			*out = Int32GetDatum((int32) d);
 			return true;
 		case INT8OID:
-			if (d <= -1e15 || d >= 1e15)
-				return false;
+			/* every integral double in range: cJSON's text of 1e15 and up is not */
+			if (d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+			{
+				char		buf[32];
+
+				snprintf(buf, sizeof(buf), "%.17g", d);
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("value \"%s\" is out of range for type %s", buf, "bigint")));
+			}
 			*out = Int64GetDatum((int64) d);
 			return true;
 		default:
