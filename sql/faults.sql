@@ -59,6 +59,30 @@ CREATE FOREIGN TABLE big_ints3 (key text, d bigint) SERVER ld OPTIONS (resource 
 SELECT * FROM big_ints3;
 DROP FOREIGN TABLE big_ints, big_ints2, big_ints3;
 
+-- one item through every conversion path at once: a duplicated field (a column
+-- reads the first, attrs keeps the last, as jsonb does), empty and nested
+-- containers, dotted paths, extreme and fractional numbers, escapes
+CREATE TEMP TABLE edge_body AS SELECT $b${"items": [{"key": "k", "name": "first", "name": "second", "tags": [], "variations": {}, "deep": {"a": {"b": [1, {"c": null}, "x\u00e9\n"]}}, "nums": [1e308, -0.0, 5e-324, 0.1, 123456789.123456789, 1e15, -42, 2.5e-7], "version": 7, "createdAt": 1700000000000, "_maintainer": {"email": "a@b.c", "kind": "member"}, "extra": {"z": 1, "a": 2, "z": 3}}], "totalCount": 1}$b$::text AS body;
+SELECT ld_ctl('/_test/faults', jsonb_build_object('method', 'GET', 'path', '/ai-configs', 'status', 200,
+                                                  'body', body, 'times', 3)::text) FROM edge_body;
+CREATE FOREIGN TABLE edge_cases (key text, name text, tags text[], variations jsonb, deep jsonb,
+  deep_b jsonb OPTIONS (field 'deep.a.b'), nums jsonb, version smallint, created_at timestamptz,
+  maintainer_email text OPTIONS (field '_maintainer.email'), extra jsonb, attrs jsonb)
+  SERVER ld OPTIONS (resource 'ai_configs');
+\x on
+SELECT key, name, tags, variations, deep, deep_b, version, created_at, maintainer_email, extra FROM edge_cases;
+\x off
+-- attrs is the item as PostgreSQL's own jsonb input reads it (numbers aside)
+SELECT attrs - 'nums' = (SELECT (body::jsonb->'items'->0) - 'nums' FROM edge_body) AS attrs_as_jsonb_reads_it,
+       attrs->'name' AS attrs_name, attrs->'extra' AS attrs_extra,
+       (nums->>0)::float8 AS huge, nums->1 AS minus_zero, (nums->>2)::float8 AS tiny,
+       nums->3 AS a, nums->4 AS b, nums->5 AS c, nums->6 AS d, nums->7 AS e FROM edge_cases;
+-- the same value into a column whose type cannot hold it
+CREATE FOREIGN TABLE edge_cases2 (key text, nums jsonb, version smallint, deep_b int OPTIONS (field 'deep.a.b'))
+  SERVER ld OPTIONS (resource 'ai_configs');
+SELECT key, deep_b FROM edge_cases2;
+DROP FOREIGN TABLE edge_cases, edge_cases2;
+DROP TABLE edge_body;
 -- HTTP errors -> SQLSTATE (retryable ones after max_retries = 1)
 SELECT ld_ctl('/_test/faults', '[{"method": "GET", "path": "/ai-configs", "status": 403, "times": 1},
   {"method": "GET", "path": "/agent-optimizations", "status": 429, "headers": {"Retry-After": "0"}, "times": 2},
