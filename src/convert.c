@@ -104,12 +104,12 @@ ld_json_parse(MemoryContext owner, const char *buf, size_t len)
 }
 
 /*
- * ld_json_own
- *		Tie a cJSON tree to a memory context: it is freed when the context
- *		is reset or deleted, also by the cleanup after an ERROR.
+ * own_by_context
+ *		Run func(arg) when owner is reset or deleted, also by the cleanup
+ *		after an ERROR; if that cannot be arranged, run it now.
  */
-void
-ld_json_own(MemoryContext owner, cJSON *tree)
+static void
+own_by_context(MemoryContext owner, MemoryContextCallbackFunction func, void *arg)
 {
 	MemoryContextCallback *cb;
 
@@ -119,13 +119,24 @@ ld_json_own(MemoryContext owner, cJSON *tree)
 	}
 	PG_CATCH();
 	{
-		cJSON_Delete(tree);
+		func(arg);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	cb->func = free_tree;
-	cb->arg = tree;
+	cb->func = func;
+	cb->arg = arg;
 	MemoryContextRegisterResetCallback(owner, cb);
+}
+
+/*
+ * ld_json_own
+ *		Tie a cJSON tree to a memory context: it is freed when the context
+ *		is reset or deleted.
+ */
+void
+ld_json_own(MemoryContext owner, cJSON *tree)
+{
+	own_by_context(owner, free_tree, tree);
 }
 
 /*
@@ -146,21 +157,7 @@ free_arena(void *arg)
 void
 ld_page_own(MemoryContext owner, LdpPage *page)
 {
-	MemoryContextCallback *cb;
-
-	PG_TRY();
-	{
-		cb = MemoryContextAlloc(owner, sizeof(MemoryContextCallback));
-	}
-	PG_CATCH();
-	{
-		ldp_free(page);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	cb->func = free_arena;
-	cb->arg = page->arena;
-	MemoryContextRegisterResetCallback(owner, cb);
+	own_by_context(owner, free_arena, page->arena);
 }
 
 /*

@@ -404,31 +404,18 @@ ld_begin_rows(LdModifyState *s, ErrorContextCallback *errcb, LdRowContext *rc)
 }
 
 /*
- * tree_guard
- *		Free a request-body tree when the row's context is reset (also
- *		after an ERROR).
- */
-static void
-tree_guard(void *arg)
-{
-	cJSON_Delete((cJSON *) arg);
-}
-
-/*
  * new_body
- *		An empty JSON object freed with the row context.
+ *		An empty JSON object freed with the row context (also after an
+ *		ERROR).
  */
 static cJSON *
 new_body(MemoryContext cxt)
 {
-	MemoryContextCallback *cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
 	cJSON	   *body = cJSON_CreateObject();
 
 	if (body == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	cb->func = tree_guard;
-	cb->arg = body;
-	MemoryContextRegisterResetCallback(cxt, cb);
+	ld_json_own(cxt, body);
 	return body;
 }
 
