@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "common/shortest_dec.h"
 #include "datatype/timestamp.h"
 #include "executor/tuptable.h"
@@ -272,16 +273,12 @@ split_path(LdAttr *a)
 
 /*
  * field_hash
- *		FNV-1a hash of a NUL-terminated field name.
+ *		Hash of a NUL-terminated field name (PostgreSQL's hash_bytes).
  */
 static inline uint32
 field_hash(const char *s)
 {
-	uint32		h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char) *s) * 16777619u;
-	return h;
+	return hash_bytes((const unsigned char *) s, (int) strlen(s));
 }
 
 /*
