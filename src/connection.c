@@ -407,17 +407,42 @@ report_transport_error(const char *method, const char *path,
 }
 
 /*
- * copy_result
- *		A complete response as an LdResult in the current memory context.
+ * free_body
+ *		Memory context reset callback: free a response body taken over
+ *		from a transfer.
  */
 static void
-copy_result(const LdhResponse *r, LdResult *result)
+free_body(void *arg)
+{
+	ldh_free(arg);
+}
+
+/*
+ * take_result
+ *		A complete response as an LdResult.  The body is taken over from
+ *		the transfer, not copied, and freed with the current memory context
+ *		by cb, which the caller allocated there before the request (so that
+ *		nothing here can fail).
+ */
+static void
+take_result(LdhTransfer *t, const LdhResponse *r, LdResult *result,
+			MemoryContextCallback *cb)
 {
 	result->status = r->status;
 	strlcpy(result->content_type, r->content_type, sizeof(result->content_type));
 	result->body_len = r->body_len;
-	result->body = palloc(r->body_len + 1);
-	memcpy(result->body, r->body, r->body_len + 1);
+	result->body = ldh_take_body(t);
+	if (result->body == NULL)
+	{
+		/* no body (a failed allocation in the HTTP layer): an empty one */
+		result->body = (char *) cb;
+		result->body[0] = '\0';
+		result->body_len = 0;
+		return;
+	}
+	cb->func = free_body;
+	cb->arg = result->body;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
 }
 
 /*
@@ -527,6 +552,7 @@ ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method, const char *pa
 				LdResult *result)
 {
 	bool		get = strcmp(method, "GET") == 0;
+	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
 	LdhResponse r;
 
 	wait_transfer(conn, t);
@@ -536,7 +562,7 @@ ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method, const char *pa
 	if (r.outcome == LDH_DONE && r.status != 429 &&
 		(!get || (r.status >= 200 && r.status <= 299)))
 	{
-		copy_result(&r, result);
+		take_result(t, &r, result, cb);
 		ldh_release(conn->client, t);
 		return false;
 	}
@@ -562,7 +588,7 @@ ld_async_cancel(LdConn *conn, LdhTransfer *t)
 /*
  * ld_request
  *		Send one request (retrying what may be retried) and return its HTTP
- *		status and body, copied into the current memory context.  Transport
+ *		status and body, which lives as long as the current memory context.  Transport
  *		failures are reported here; HTTP error statuses are the caller's.
  */
 void
@@ -572,6 +598,7 @@ ld_request(LdConn *conn, const char *method, const char *path,
 {
 	LdhRequest	req;
 	int			attempt;
+	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
 
 	fill_request(&req, conn, method, path, body, extra_header);
 
@@ -599,7 +626,7 @@ ld_request(LdConn *conn, const char *method, const char *path,
 			ldh_release(conn->client, t);
 			report_transport_error(method, path, &r, conn);
 		}
-		copy_result(&r, result);
+		take_result(t, &r, result, cb);
 		ldh_release(conn->client, t);
 		break;
 	}

@@ -532,6 +532,22 @@ ldh_response(const LdhTransfer *transfer)
 }
 
 /*
+ * ldh_take_body
+ *		Hand the response body (malloc'd, NUL-terminated; NULL if there is
+ *		none) over to the caller, who frees it with ldh_free: a page is not
+ *		copied once more on its way to the parser.
+ */
+char *
+ldh_take_body(LdhTransfer *transfer)
+{
+	char	   *body = transfer->response.body;
+
+	transfer->response.body = NULL;
+	transfer->body_cap = 0;
+	return body;
+}
+
+/*
  * ldh_finished
  *		Nonzero once the transfer has an outcome.
  */

@@ -95,6 +95,7 @@ extern void ldh_client_configure(LdhClient *client, const LdhConfig *config);
 
 extern LdhTransfer *ldh_start(LdhClient *client, const LdhRequest *request);
 extern const LdhResponse *ldh_response(const LdhTransfer *transfer);
+extern char *ldh_take_body(LdhTransfer *transfer);
 extern int	ldh_finished(const LdhTransfer *transfer);
 extern void ldh_release(LdhClient *client, LdhTransfer *transfer);
 extern void ldh_release_all(LdhClient *client);
