@@ -23,14 +23,12 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-/* one batch of INSERT requests */
+/* one batch of an INSERT's POSTs */
 typedef struct LdBatch
 {
-	const char *method;
-	const char *header;			/* extra header (DELETE's API version) */
 	int			n;
 	char	  **paths;
-	char	  **bodies;			/* NULL entries: no body */
+	char	  **bodies;
 	LdResult   *res;
 } LdBatch;
 
@@ -46,7 +44,7 @@ ok_status(const LdResult *r)
 
 /*
  * send_batch
- *		Send the requests of b with up to max_concurrency in flight, in row
+ *		Send the POSTs of b with up to max_concurrency in flight, in row
  *		order; a request that cannot start now is sent on its own.  After
  *		a failure no new request is started (those in flight finish).  On
  *		an ERROR the requests still in flight are dropped.
@@ -70,8 +68,8 @@ send_batch(LdModifyState *s, LdBatch *b, int64 first_row)
 			}
 			while (!failed && next < b->n && next - i < s->opts.max_concurrency)
 			{
-				ts[next] = ld_async_start(s->conn, b->method, b->paths[next],
-										  b->bodies[next], b->header);
+				ts[next] = ld_async_start(s->conn, "POST", b->paths[next],
+										  b->bodies[next], NULL);
 				if (ts[next] == NULL)
 					break;
 				next++;
@@ -81,10 +79,10 @@ send_batch(LdModifyState *s, LdBatch *b, int64 first_row)
 			s->rows = first_row + i;
 			s->in_flight = next - i - 1;
 			if (ts[i] != NULL)
-				ld_async_finish(s->conn, ts[i], b->method, b->paths[i], b->bodies[i],
-								b->header, &s->stats, &b->res[i]);
+				ld_async_finish(s->conn, ts[i], "POST", b->paths[i], b->bodies[i],
+								NULL, &s->stats, &b->res[i]);
 			else
-				ld_request(s->conn, b->method, b->paths[i], b->bodies[i], b->header,
+				ld_request(s->conn, "POST", b->paths[i], b->bodies[i], NULL,
 						   &s->stats, &b->res[i]);
 			ts[i] = NULL;
 			failed |= !ok_status(&b->res[i]);
@@ -123,7 +121,7 @@ send_rows(LdModifyState *s, LdBatch *b, int64 first)
 			s->rows = first + i;
 			for (j = i + 1; j < b->n; j++)
 				s->in_flight += (b->res[j].status != 0);
-			ld_report_http_error(b->method, b->paths[i], &b->res[i]);
+			ld_report_http_error("POST", b->paths[i], &b->res[i]);
 		}
 		s->sent = first + i + 1;
 	}
@@ -164,7 +162,7 @@ ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **
 						 TupleTableSlot **planSlots, int *numSlots)
 {
 	LdModifyState *s = (LdModifyState *) rinfo->ri_FdwState;
-	LdBatch		b = {"POST", NULL, *numSlots};
+	LdBatch		b = {*numSlots};
 	int64		first = s->rows;
 	ErrorContextCallback errcb;
 	LdRowContext rc = {s, RelationGetRelationName(rinfo->ri_RelationDesc)};
