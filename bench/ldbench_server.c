@@ -783,6 +783,29 @@ notfound:
 	return respond_error(fd, 404, "not_found", "Unknown resource", close_after, 1);
 }
 
+/*
+ * Read what the socket has into in (room for at least want more bytes),
+ * NUL-terminated; 0 at end of stream or on an error.
+ */
+static int
+read_more(int fd, Buf *in, size_t want)
+{
+	for (;;)
+	{
+		ssize_t		n;
+
+		buf_reserve(in, want);
+		n = read(fd, in->p + in->len, in->cap - in->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		in->len += (size_t) n;
+		in->p[in->len] = '\0';
+		return 1;
+	}
+}
+
 static void *
 conn_main(void *arg)
 {
@@ -809,20 +832,8 @@ conn_main(void *arg)
 
 		/* read until the end of the header */
 		while ((hend = memmem(in.p, in.len, "\r\n\r\n", 4)) == NULL)
-		{
-			ssize_t		n;
-
-			if (in.len > MAX_HEADER)
+			if (in.len > MAX_HEADER || !read_more(fd, &in, 65536))
 				goto done;
-			buf_reserve(&in, 65536);
-			n = read(fd, in.p + in.len, in.cap - in.len - 1);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				goto done;
-			in.len += (size_t) n;
-			in.p[in.len] = '\0';
-		}
 		hlen = (size_t) (hend - in.p) + 4;
 		*hend = '\0';
 		if (sscanf(in.p, "%15s %8191s %15s", method, target, version) != 3)
@@ -869,17 +880,8 @@ conn_main(void *arg)
 		}
 		/* read the body */
 		while (in.len < hlen + (size_t) clen)
-		{
-			ssize_t		n;
-
-			buf_reserve(&in, hlen + (size_t) clen - in.len);
-			n = read(fd, in.p + in.len, in.cap - in.len - 1);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
+			if (!read_more(fd, &in, hlen + (size_t) clen - in.len))
 				goto done;
-			in.len += (size_t) n;
-		}
 		path = target;
 		query = strchr(target, '?');
 		if (query)

@@ -640,11 +640,9 @@ object_value(const cJSON *v, JsonbValue *jv, const JsonbMemo *memo)
 {
 	const JsonbValue *known;
 	const cJSON *c;
-	size_t		n = 0;
+	size_t		n = (size_t) cJSON_GetArraySize(v);
 	size_t		i = 0;
 
-	cJSON_ArrayForEach(c, v)
-		n++;
 	jv->type = jbvObject;
 	jv->val.object.pairs = palloc(sizeof(JsonbPair) * Max(Min(n, LD_JSONB_MAX_PAIRS), 1));
 	cJSON_ArrayForEach(c, v)
@@ -679,11 +677,9 @@ static void
 array_value(const cJSON *v, JsonbValue *jv)
 {
 	const cJSON *c;
-	size_t		n = 0;
+	size_t		n = (size_t) cJSON_GetArraySize(v);
 	size_t		i = 0;
 
-	cJSON_ArrayForEach(c, v)
-		n++;
 	jv->type = jbvArray;
 	jv->val.array.rawScalar = false;
 	jv->val.array.elems = palloc(sizeof(JsonbValue) * Max(Min(n, LD_JSONB_MAX_ELEMS), 1));
