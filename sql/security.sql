@@ -74,29 +74,37 @@ SELECT count(*) AS requests FROM ld_requests();
 DROP SERVER sec_ctl CASCADE;
 
 -- 3. encoding: response bodies must be valid UTF-8 without \u0000
--- (a list whose name is LATIN1 "café": invalid UTF-8)
-SELECT ld_ctl('/_test/faults', json_build_object('method', 'GET', 'path', '/ai-configs$',
-       'body_hex', encode(convert_to('{"items":[{"key":"enc","name":"caf', 'UTF8') || '\xe9'::bytea ||
-                          convert_to('"}],"totalCount":1}', 'UTF8'), 'hex'))::text);
+-- sec_list(name): a list of one AI Config whose name is the given JSON text
+CREATE FUNCTION sec_list(name_json text) RETURNS text LANGUAGE sql AS $$
+  SELECT '{"items":[{"key":"enc","name":' || name_json || ',"description":"","tags":[],"version":1,'
+         '"variations":[],"createdAt":1767225600000,"updatedAt":1767225600000}],"totalCount":1}'
+$$;
+-- sec_fault(body): the next list of AI Configs is answered with this body
+CREATE FUNCTION sec_fault(body text) RETURNS void LANGUAGE sql AS $$
+  SELECT ld_ctl('/_test/faults', json_build_object('method', 'GET', 'path', '/ai-configs$', 'status', 200,
+                                                   'body', body)::text)
+$$;
+-- a name in LATIN1 ("caf" and the byte e9): invalid UTF-8
+SELECT ld_ctl('/_test/faults', json_build_object('method', 'GET', 'path', '/ai-configs$', 'body_hex',
+       encode(overlay(b PLACING '\xe9'::bytea FROM position('\x23'::bytea IN b) FOR 1), 'hex'))::text)
+  FROM (SELECT convert_to(sec_list('"caf#"'), 'UTF8') AS b) x;
 SELECT ld_clear_log();
 SELECT key, name FROM ld.ai_configs;
 SELECT method, path, status FROM ld_requests();
 -- an escaped NUL would cut the text short
-SELECT ld_ctl('/_test/faults', json_build_object('method', 'GET', 'path', '/ai-configs$', 'status', 200,
-       'body', '{"items":[{"key":"enc","name":"a\u0000b"}],"totalCount":1}')::text);
+SELECT sec_fault(sec_list('"a\u0000b"'));
 SELECT key, name FROM ld.ai_configs;
 -- ... but an escaped backslash followed by "u0000" is just text
-SELECT ld_ctl('/_test/faults', json_build_object('method', 'GET', 'path', '/ai-configs$', 'status', 200,
-       'body', '{"items":[{"key":"enc","name":"a\\u0000b"}],"totalCount":1}')::text);
+SELECT sec_fault(sec_list('"a\\u0000b"'));
 SELECT key, name FROM ld.ai_configs;
 -- a lone surrogate escape is malformed JSON (cJSON refuses it)
-SELECT ld_ctl('/_test/faults', json_build_object('method', 'GET', 'path', '/ai-configs$', 'status', 200,
-       'body', '{"items":[{"key":"enc","name":"\ud800"}],"totalCount":1}')::text);
+SELECT sec_fault(sec_list('"\ud800"'));
 SELECT key, name FROM ld.ai_configs;
 -- a proper surrogate pair and non-ASCII text are fine
-SELECT ld_ctl('/_test/faults', json_build_object('method', 'GET', 'path', '/ai-configs$', 'status', 200,
-       'body', '{"items":[{"key":"enc","name":"caf\u00e9 \ud83d\ude00 Résumé"}],"totalCount":1}')::text);
+SELECT sec_fault(sec_list('"caf\u00e9 \ud83d\ude00 Résumé"'));
 SELECT key, name FROM ld.ai_configs;
+DROP FUNCTION sec_fault(text);
+DROP FUNCTION sec_list(text);
 
 -- ldai_fdw requires a UTF8 database
 SELECT current_database() AS regdb \gset
