@@ -130,7 +130,7 @@ CREATE FOREIGN TABLE l2_more (key text) SERVER l2 OPTIONS (resource 'ai_configs'
 CREATE SCHEMA imp;
 IMPORT FOREIGN SCHEMA "default" FROM SERVER l2 INTO imp;
 \c :regdb
-DROP DATABASE ldai_latin1;
+DROP DATABASE ldai_latin1 WITH (FORCE);
 -- nothing reached the stand-in
 SELECT count(*) AS requests FROM ld_requests();
 
