@@ -43,6 +43,17 @@ ok_status(const LdResult *r)
 }
 
 /*
+ * row_ok
+ *		Whether a row's answer lets the statement go on: a success, or a
+ *		409 that ON CONFLICT DO NOTHING skips.
+ */
+static bool
+row_ok(const LdModifyState *s, const LdResult *r)
+{
+	return ok_status(r) || (s->skip_conflicts && r->status == 409);
+}
+
+/*
  * send_batch
  *		Send the POSTs of b with up to max_concurrency in flight, in row
  *		order; a request that cannot start now is sent on its own.  After
@@ -85,7 +96,7 @@ send_batch(LdModifyState *s, LdBatch *b, int64 first_row)
 				ld_request(s->conn, "POST", b->paths[i], b->bodies[i], NULL,
 						   &s->stats, &b->res[i]);
 			ts[i] = NULL;
-			failed |= !ok_status(&b->res[i]);
+			failed |= !row_ok(s, &b->res[i]);
 		}
 	}
 	PG_CATCH();
@@ -114,7 +125,7 @@ send_rows(LdModifyState *s, LdBatch *b, int64 first)
 	s->in_flight = 0;
 	for (i = 0; i < b->n; i++)
 	{
-		if (!ok_status(&b->res[i]))
+		if (!row_ok(s, &b->res[i]))
 		{
 			int			j;
 
@@ -148,6 +159,26 @@ ldGetForeignModifyBatchSize(ResultRelInfo *rinfo)
 		return s->opts.batch_size;
 	ld_get_options(RelationGetRelid(rinfo->ri_RelationDesc), &opts);
 	return opts.batch_size;
+}
+
+/*
+ * inserted_slots
+ *		ON CONFLICT DO NOTHING: the slots of the rows the API created, in
+ *		order, without those a 409 skipped; *numSlots becomes their count,
+ *		which is what the executor counts (and hands to AFTER triggers).
+ */
+static TupleTableSlot **
+inserted_slots(LdModifyState *s, const LdBatch *b, TupleTableSlot **slots, int *numSlots)
+{
+	TupleTableSlot **out = MemoryContextAlloc(s->row_cxt, sizeof(TupleTableSlot *) * b->n);
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < b->n; i++)
+		if (ok_status(&b->res[i]))
+			out[n++] = slots[i];
+	*numSlots = n;
+	return out;
 }
 
 /*
@@ -205,7 +236,7 @@ ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **
 		error_context_stack = errcb.previous;
 	}
 	MemoryContextSwitchTo(old);
-	return slots;
+	return s->skip_conflicts ? inserted_slots(s, &b, slots, numSlots) : slots;
 }
 
 /*

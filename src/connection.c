@@ -22,6 +22,7 @@
 #include <sys/time.h>
 
 #include "commands/defrem.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
@@ -139,7 +140,11 @@ mapping_api_key(UserMapping *user)
 		DefElem    *d = (DefElem *) lfirst(lc);
 
 		if (strcmp(d->defname, "api_key") == 0)
+		{
+			/* a value stored before the validator refused control chars */
+			ld_check_option_chars("api_key", defGetString(d), true);
 			return defGetString(d);
+		}
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
@@ -161,6 +166,7 @@ ld_get_connection(UserMapping *user, const LdOptions *opts)
 	bool		found;
 	LdhConfig	config;
 
+	ld_require_utf8();			/* a server restored into a non-UTF8 database */
 	if (conn_cache == NULL)
 		init_cache();
 	entry = hash_search(conn_cache, &user->umid, HASH_ENTER, &found);
@@ -681,6 +687,8 @@ ld_report_http_error(const char *method, const char *path,
 	}
 	detail = psprintf("code: %s, message: %s", code ? code : "(none)",
 					  message ? message : "(none)");
+	if (!pg_verify_mbstr(PG_UTF8, detail, strlen(detail), true))
+		detail = "code and message are not valid UTF-8";
 	cJSON_Delete(err);
 	ereport(ERROR,
 			(errcode(status_errcode(result->status)),
@@ -695,9 +703,42 @@ ld_report_http_error(const char *method, const char *path,
 }
 
 /*
+ * check_body_text
+ *		ERROR unless a JSON body is valid UTF-8 with no \u0000 escape.
+ *		cJSON passes invalid bytes through into strings and cuts a string
+ *		at an escaped NUL; text values may hold neither.  (cJSON itself
+ *		refuses lone surrogate escapes: malformed JSON.)
+ */
+static void
+check_body_text(const char *method, const char *path, const LdResult *result)
+{
+	const char *p = result->body;
+	const char *end = result->body + result->body_len;
+
+	if (!pg_verify_mbstr(PG_UTF8, result->body, (int) result->body_len, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("invalid response from LaunchDarkly: the body is not valid UTF-8"),
+				 errdetail("HTTP %ld, %zu bytes.", result->status, result->body_len),
+				 errcontext("LaunchDarkly request: %s %s", method, path)));
+	/* backslashes occur only in strings, each escaping the next character */
+	while (p < end && (p = memchr(p, '\\', end - p)) != NULL)
+	{
+		if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+					 errmsg("invalid response from LaunchDarkly: a JSON string contains \\u0000"),
+					 errdetail("PostgreSQL text cannot hold the NUL character."),
+					 errcontext("LaunchDarkly request: %s %s", method, path)));
+		p += 2;
+	}
+}
+
+/*
  * ld_check_json
- *		ERROR unless a successful answer with a body says it is JSON: an
- *		HTML error page from a proxy must not be read as data.
+ *		ERROR unless a successful answer with a body says it is JSON (an
+ *		HTML error page from a proxy must not be read as data) and is text
+ *		PostgreSQL can hold.
  */
 void
 ld_check_json(const char *method, const char *path, const LdResult *result)
@@ -708,7 +749,10 @@ ld_check_json(const char *method, const char *path, const LdResult *result)
 		return;
 	if (pg_strncasecmp(ct, "application/json", 16) == 0 ||
 		(strstr(ct, "+json") != NULL && strncmp(ct, "application/", 12) == 0))
+	{
+		check_body_text(method, path, result);
 		return;
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 			 errmsg("invalid response from LaunchDarkly: Content-Type \"%s\" is not JSON",

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <arpa/inet.h>
 
 #include <curl/curl.h>
 
@@ -596,6 +597,100 @@ char *
 ldh_escape(const char *segment)
 {
 	return curl_easy_escape(NULL, segment, 0);
+}
+
+/*
+ * url_part_present
+ *		Whether a parsed URL has a part (curl says "no such part" otherwise).
+ */
+static int
+url_part_present(CURLU *h, CURLUPart part)
+{
+	char	   *v = NULL;
+	CURLUcode	rc = curl_url_get(h, part, &v, 0);
+
+	curl_free(v);
+	return rc == CURLUE_OK;
+}
+
+/*
+ * is_loopback_host
+ *		Whether a host, as curl parsed it, is this machine: an IPv4 literal
+ *		in 127.0.0.0/8, the IPv6 literal ::1, or the name localhost (which
+ *		curl resolves to loopback itself, without asking DNS).  Anything
+ *		else -- "localhost.example", "127.0.0.1.nip.io" -- is not.
+ */
+static int
+is_loopback_host(const char *host)
+{
+	unsigned char addr[16];
+
+	if (inet_pton(AF_INET, host, addr) == 1)
+		return addr[0] == 127;
+	if (inet_pton(AF_INET6, host, addr) == 1)
+	{
+		static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 1};
+
+		return memcmp(addr, one, 16) == 0;
+	}
+	return strcasecmp(host, "localhost") == 0;
+}
+
+/*
+ * ldh_parse_base_url
+ *		Parse a base URL exactly as libcurl will when it sends requests to
+ *		it: it must be http(s)://host[:port], with no userinfo, path (other
+ *		than the empty one), query or fragment.  Fills info with the scheme,
+ *		the host and whether the host is loopback.
+ */
+LdhUrlStatus
+ldh_parse_base_url(const char *url, LdhUrlInfo *info)
+{
+	CURLU	   *h = curl_url();
+	char	   *scheme = NULL;
+	char	   *host = NULL;
+	char	   *path = NULL;
+	LdhUrlStatus status = LDH_URL_INVALID;
+
+	memset(info, 0, sizeof(*info));
+	if (h == NULL || curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+		curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+		curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+		curl_url_get(h, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto done;
+	if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)
+		goto done;
+	status = LDH_URL_EXTRA;
+	if (strcmp(path, "/") != 0 && strcmp(path, "") != 0)
+		goto done;
+	if (url_part_present(h, CURLUPART_USER) || url_part_present(h, CURLUPART_PASSWORD) ||
+		url_part_present(h, CURLUPART_OPTIONS) || url_part_present(h, CURLUPART_QUERY) ||
+		url_part_present(h, CURLUPART_FRAGMENT) || url_part_present(h, CURLUPART_ZONEID))
+		goto done;
+	status = LDH_URL_INVALID;
+	if (host[0] == '[')
+	{
+		size_t		len = strlen(host);
+
+		if (len < 3 || host[len - 1] != ']' || len - 2 >= sizeof(info->host))
+			goto done;
+		memcpy(info->host, host + 1, len - 2);
+		info->host[len - 2] = '\0';
+	}
+	else if (host[0] == '\0' || strlen(host) >= sizeof(info->host))
+		goto done;
+	else
+		strcpy(info->host, host);
+	info->https = strcmp(scheme, "https") == 0;
+	info->loopback = is_loopback_host(info->host);
+	status = LDH_URL_OK;
+done:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(path);
+	curl_url_cleanup(h);
+	return status;
 }
 
 /*

@@ -78,6 +78,21 @@ typedef struct LdhResponse
 	char		error[256];		/* curl's message for transport failures */
 } LdhResponse;
 
+/* what ldh_parse_base_url() found in a base URL */
+typedef enum LdhUrlStatus
+{
+	LDH_URL_OK = 0,
+	LDH_URL_INVALID,			/* curl cannot parse it, or the scheme is not http(s) */
+	LDH_URL_EXTRA				/* it has a path, query, fragment or userinfo */
+} LdhUrlStatus;
+
+typedef struct LdhUrlInfo
+{
+	int			https;			/* 1: https, 0: http */
+	int			loopback;		/* host is 127.0.0.0/8, ::1 or localhost */
+	char		host[256];		/* the host as parsed (IPv6 without brackets) */
+} LdhUrlInfo;
+
 typedef struct LdhClient LdhClient;
 typedef struct LdhTransfer LdhTransfer;
 
@@ -106,6 +121,7 @@ extern void ldh_on_event(LdhClient *client, int fd, int events);
 
 extern long ldh_retry_after_ms(const LdhResponse *response, long long now_ms);
 extern char *ldh_escape(const char *segment);
+extern LdhUrlStatus ldh_parse_base_url(const char *url, LdhUrlInfo *info);
 extern void ldh_free(void *ptr);
 
 #endif							/* LDAI_HTTP_H */

@@ -146,6 +146,9 @@ typedef struct LdOptions
 /* in option.c */
 extern void ld_get_options(Oid foreigntableid, LdOptions *opts);
 extern void ld_server_options(ForeignServer *server, LdOptions *opts);
+extern const LdResource *ld_table_resource(Oid foreigntableid);
+extern void ld_check_option_chars(const char *name, const char *value, bool stored);
+extern void ld_require_utf8(void);
 extern char *ld_column_field(Oid relid, AttrNumber attnum, const char *colname,
 							 const LdResource *res);
 extern Datum ldai_fdw_validator(PG_FUNCTION_ARGS);
@@ -371,6 +374,8 @@ typedef struct LdModifyState
 	int			wstart;			/* oldest entry */
 	int			wcount;			/* entries in flight */
 	MemoryContext window_cxt;	/* the entries' paths and bodies */
+	/* INSERT ... ON CONFLICT DO NOTHING: a 409 skips the row */
+	bool		skip_conflicts;
 } LdModifyState;
 
 /* error context of a row: which statement and which row */

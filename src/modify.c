@@ -248,17 +248,16 @@ ldPlanForeignModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 
 /*
  * ldIsForeignRelUpdatable
- *		Which statements a resource supports, from the catalog.
+ *		Which statements a resource supports, from the catalog; none for a
+ *		table whose options are incomplete.
  */
 int
 ldIsForeignRelUpdatable(Relation rel)
 {
-	LdOptions	opts;
-	const LdResource *res;
+	const LdResource *res = ld_table_resource(RelationGetRelid(rel));
 	int			ops = 0;
 
-	ld_get_options(RelationGetRelid(rel), &opts);
-	res = ld_find_resource(opts.resource);
+	/* no error for incomplete options: information_schema asks every table */
 	if (res == NULL)
 		return 0;
 	if (res->writes.create)
@@ -308,6 +307,20 @@ all_attnums(Relation rel)
 }
 
 /*
+ * skips_conflicts
+ *		Whether the statement is INSERT ... ON CONFLICT DO NOTHING: then a
+ *		409 (the item exists) skips the row instead of failing.  Such rows
+ *		are not sent in the background (ld_defer_row), since whether each
+ *		row counts must be known when the executor counts it.
+ */
+static bool
+skips_conflicts(ModifyTableState *mtstate)
+{
+	return mtstate->operation == CMD_INSERT &&
+		((ModifyTable *) mtstate->ps.plan)->onConflictAction == ONCONFLICT_NOTHING;
+}
+
+/*
  * ldBeginForeignModify
  *		Connect, describe the columns, find the identity junk columns.
  */
@@ -343,7 +356,8 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	s->row_cxt = AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw row",
 									   ALLOCSET_DEFAULT_SIZES);
 	new_uuid(s->new_run_id);
-	if (ld_can_defer(rinfo, s->operation, &s->opts))
+	s->skip_conflicts = skips_conflicts(mtstate);
+	if (!s->skip_conflicts && ld_can_defer(rinfo, s->operation, &s->opts))
 		ld_defer_begin(s, AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw writes",
 												ALLOCSET_DEFAULT_SIZES));
 	if (s->operation == CMD_INSERT)
@@ -434,7 +448,8 @@ ld_body_field(const LdResource *res, const LdAttr *a)
 /*
  * send_row
  *		Send one row's request, check the answer, and for RETURNING put
- *		the object the API answered with into slot.
+ *		the object the API answered with into slot.  NULL for a row that
+ *		ON CONFLICT DO NOTHING skips.
  */
 static TupleTableSlot *
 send_row(LdModifyState *s, ResultRelInfo *rinfo, const char *method,
@@ -456,6 +471,8 @@ send_row(LdModifyState *s, ResultRelInfo *rinfo, const char *method,
 		cJSON_free(printed);
 	}
 	ld_request(s->conn, method, path, text, header, &s->stats, &res);
+	if (res.status == 409 && s->skip_conflicts)
+		return NULL;			/* ON CONFLICT DO NOTHING: not inserted */
 	if (res.status < 200 || res.status > 299)
 		ld_report_http_error(method, path, &res);
 	if (rinfo->ri_projectReturning == NULL || s->operation == CMD_DELETE)
@@ -736,7 +753,7 @@ ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 							es);
 	if (es->verbose && op == CMD_INSERT && rinfo->ri_BatchSize > 1)
 		ExplainPropertyInteger("Batch Size", NULL, rinfo->ri_BatchSize, es);
-	if (es->verbose && ld_can_defer(rinfo, op, &opts))
+	if (es->verbose && !skips_conflicts(mtstate) && ld_can_defer(rinfo, op, &opts))
 		ExplainPropertyInteger("Requests in Flight", NULL, opts.max_concurrency, es);
 	/* ANALYZE counts what the statement sent: wait for the last requests */
 	if (es->analyze && s->conn != NULL && s->deferred)

@@ -14,7 +14,9 @@
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
+#include "catalog/pg_foreign_data_wrapper.h"
 #include "commands/defrem.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -122,50 +124,123 @@ resource_names(void)
 	return buf.data;
 }
 
+/* the hosts a non-superuser may point base_url at over https */
+static const char *const official_hosts[] = {
+	"app.launchdarkly.com",		/* commercial */
+	"app.launchdarkly.us",		/* federal */
+	"app.eu.launchdarkly.com",	/* EU */
+};
+
 /*
- * is_loopback_url
- *		Whether an http URL points at this machine (127.0.0.1, ::1,
- *		localhost), the only plain-http target a non-superuser may use.
+ * is_official_host
+ *		Whether a host (as libcurl parsed it) is one of LaunchDarkly's.
  */
 static bool
-is_loopback_url(const char *url)
+is_official_host(const char *host)
 {
-	const char *host = strstr(url, "://") + 3;
+	int			i;
 
-	return strncmp(host, "127.", 4) == 0 ||
-		strncmp(host, "localhost", 9) == 0 ||
-		strncmp(host, "[::1]", 5) == 0;
+	for (i = 0; i < (int) lengthof(official_hosts); i++)
+		if (pg_strcasecmp(host, official_hosts[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * bad_url
+ *		ERROR for a base_url value that is not scheme://host[:port].
+ */
+static void
+bad_url(const char *name, const char *url, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+			 errmsg("invalid value for option \"%s\": \"%s\"", name, url),
+			 errdetail("%s", detail),
+			 errhint("Use the form scheme://host[:port], for example https://app.launchdarkly.com.")));
 }
 
 /*
  * check_url
  *		base_url must be http(s)://host[:port] with no path, query or
- *		credentials; plain http beyond loopback is for superusers only,
- *		since the api_key travels with every request.
+ *		credentials.  The host is parsed by libcurl, exactly as requests
+ *		will parse it.  Since every request carries the api_key of the
+ *		user mapping, a non-superuser may only name LaunchDarkly's own
+ *		hosts (https) or loopback (127.0.0.0/8, ::1, localhost; http or
+ *		https); a superuser may name any https host and any http host.
  */
 static void
 check_url(const char *name, const char *url)
 {
 	const char *host;
+	LdhUrlInfo	info;
+	LdhUrlStatus status;
 
 	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
-				 errmsg("invalid value for option \"%s\": \"%s\"", name, url),
-				 errdetail("The URL must start with https:// (or http:// for a local test server)."),
-				 errhint("Use the form scheme://host[:port], for example https://app.launchdarkly.com.")));
+		bad_url(name, url, "The URL must start with https:// (or http:// for a local test server).");
 	host = strstr(url, "://") + 3;
-	if (*host == '\0' || strpbrk(host, "/?#@ ") != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
-				 errmsg("invalid value for option \"%s\": \"%s\"", name, url),
-				 errdetail("Only scheme, host and port are allowed; no path, query, or credentials."),
-				 errhint("Use the form scheme://host[:port], for example https://app.launchdarkly.com.")));
-	if (strncmp(url, "http://", 7) == 0 && !is_loopback_url(url) && !superuser())
+	status = ldh_parse_base_url(url, &info);
+	if (*host == '\0' || strpbrk(host, "/?#@ ") != NULL || status == LDH_URL_EXTRA)
+		bad_url(name, url, "Only scheme, host and port are allowed; no path, query, or credentials.");
+	if (status != LDH_URL_OK)
+		bad_url(name, url, "It is not a valid URL of the form scheme://host[:port].");
+	if (superuser() || info.loopback || (info.https && is_official_host(info.host)))
+		return;
+	if (!info.https)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only superuser can set a non-https \"%s\" other than loopback", name),
 				 errdetail("The api_key would be sent in clear text.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("only superuser can set \"%s\" to host \"%s\"", name, info.host),
+			 errdetail("Every request carries the api_key of a user mapping; other roles may use "
+					   "only app.launchdarkly.com, app.launchdarkly.us, app.eu.launchdarkly.com "
+					   "or loopback."),
+			 errhint("Ask a superuser to create or alter the server.")));
+}
+
+/*
+ * ld_check_option_chars
+ *		ERROR if an option's value contains a control character (bytes
+ *		below 0x20, and 0x7f): values end up in HTTP requests, where a
+ *		CR/LF would start a header of its own.  The value is never printed
+ *		(it may be the api_key).  stored: the value was read from the
+ *		catalog at request time, set before this check existed.
+ */
+void
+ld_check_option_chars(const char *name, const char *value, bool stored)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) value; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("option \"%s\" must not contain control characters", name),
+					 errdetail("The value contains the byte 0x%02x; line breaks, tabs and other "
+							   "control characters could inject HTTP headers.", *p),
+					 stored ? errhint("Set the option again with ALTER ... OPTIONS (SET %s '...').",
+									  name) : 0));
+}
+
+/*
+ * ld_require_utf8
+ *		ERROR unless the current database is UTF8.  LaunchDarkly speaks
+ *		UTF-8 JSON and ldai_fdw converts nothing: in another encoding,
+ *		non-ASCII text would read as mojibake and be sent as the wrong
+ *		bytes.
+ */
+void
+ld_require_utf8(void)
+{
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("ldai_fdw requires a database with encoding UTF8"),
+			 errdetail("The encoding of the current database is %s.", GetDatabaseEncodingName()),
+			 errhint("Use ldai_fdw in a database created with ENCODING 'UTF8'.")));
 }
 
 /*
@@ -233,6 +308,9 @@ ldai_fdw_validator(PG_FUNCTION_ARGS)
 	Oid			context = PG_GETARG_OID(1);
 	ListCell   *lc;
 
+	/* CREATE EXTENSION (the wrapper itself) works anywhere; the rest not */
+	if (context != ForeignDataWrapperRelationId)
+		ld_require_utf8();
 	foreach(lc, options)
 	{
 		DefElem    *d = (DefElem *) lfirst(lc);
@@ -255,6 +333,7 @@ ldai_fdw_validator(PG_FUNCTION_ARGS)
 							catalog_name(context)),
 					 errhint("Valid options in this context are: %s.",
 							 valid_names(context))));
+		ld_check_option_chars(def->name, defGetString(d), false);
 		check_value(def, d);
 	}
 	PG_RETURN_VOID();
@@ -324,12 +403,12 @@ ld_server_options(ForeignServer *server, LdOptions *opts)
 }
 
 /*
- * ld_get_options
- *		The options a scan of a foreign table uses: defaults, then server,
- *		then table options (a table's project_key overrides the server's).
+ * merge_table_options
+ *		Defaults, then server, then table options (a table's project_key
+ *		overrides the server's); nothing is required yet.
  */
-void
-ld_get_options(Oid foreigntableid, LdOptions *opts)
+static void
+merge_table_options(Oid foreigntableid, LdOptions *opts)
 {
 	ForeignTable *table = GetForeignTable(foreigntableid);
 	ForeignServer *server = GetForeignServer(table->serverid);
@@ -338,11 +417,29 @@ ld_get_options(Oid foreigntableid, LdOptions *opts)
 	ld_server_options(server, opts);
 	foreach(lc, table->options)
 		apply_option(opts, (DefElem *) lfirst(lc));
+}
+
+/*
+ * ld_get_options
+ *		The options a scan or write of a foreign table uses; an ERROR if
+ *		the table lacks a known resource or a project_key, so that every
+ *		caller may use ld_find_resource(opts->resource) as is.
+ */
+void
+ld_get_options(Oid foreigntableid, LdOptions *opts)
+{
+	merge_table_options(foreigntableid, opts);
 	if (opts->resource == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("foreign table \"%s\" has no \"resource\" option",
 						get_rel_name(foreigntableid)),
+				 errhint("Valid resources are: %s.", resource_names())));
+	if (ld_find_resource(opts->resource) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"resource\" of foreign table \"%s\": \"%s\"",
+						get_rel_name(foreigntableid), opts->resource),
 				 errhint("Valid resources are: %s.", resource_names())));
 	if (opts->project_key == NULL)
 		ereport(ERROR,
@@ -350,6 +447,24 @@ ld_get_options(Oid foreigntableid, LdOptions *opts)
 				 errmsg("no project_key for foreign table \"%s\"",
 						get_rel_name(foreigntableid)),
 				 errhint("Set project_key on the server or the table (IMPORT FOREIGN SCHEMA sets it).")));
+}
+
+/*
+ * ld_table_resource
+ *		The catalog entry of a foreign table, or NULL when its options are
+ *		incomplete (no known resource, no project_key).  Never an ERROR:
+ *		for callers such as IsForeignRelUpdatable, which information_schema
+ *		calls for every foreign table it lists.
+ */
+const LdResource *
+ld_table_resource(Oid foreigntableid)
+{
+	LdOptions	opts;
+
+	merge_table_options(foreigntableid, &opts);
+	if (opts.resource == NULL || opts.project_key == NULL)
+		return NULL;
+	return ld_find_resource(opts.resource);
 }
 
 /*

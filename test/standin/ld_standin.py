@@ -907,9 +907,9 @@ def handle_api(store, req, api_key):
 
 FAULT_DEFAULTS = {"method": None, "path": None, "query": None, "times": 1, "status": None, "headers": {}, "body": None,
                   "delay_ms": 0, "stall_ms": 0, "slow_body_ms": 0, "malformed": False, "truncate": False,
-                  "content_type": None}
+                  "content_type": None, "body_hex": None}
 FAULT_TYPES = {"method": (str, type(None)), "path": (str, type(None)), "query": (str, type(None)), "times": int, "status": (int, type(None)),
-               "headers": dict, "body": (str, type(None)), "delay_ms": int, "stall_ms": int,
+               "headers": dict, "body": (str, type(None)), "body_hex": (str, type(None)), "delay_ms": int, "stall_ms": int,
                "slow_body_ms": int, "malformed": bool, "truncate": bool, "content_type": (str, type(None))}
 CONFIG_TYPES = {"page_cap": (int, type(None)), "omit_total_count": bool, "omit_links": bool,
                 "default_limit": int}
@@ -942,6 +942,11 @@ def normalize_fault(spec):
             raise bad_request("Invalid fault path regex: %s" % err) from None
     if fault["times"] < 1:
         raise bad_request("Invalid fault field times: must be >= 1")
+    if fault["body_hex"] is not None:
+        try:
+            bytes.fromhex(fault["body_hex"])
+        except ValueError:
+            raise bad_request("Invalid fault field body_hex: not hex digits") from None
     return fault
 
 
@@ -1058,6 +1063,9 @@ def scripted_reply(fault):
     """The reply a fault substitutes for the normal answer, or None to serve normally."""
     if fault["malformed"]:
         return Reply(200, raw=b'{"items": [{"key": "broken", "name": "unterminated', headers=fault["headers"])
+    if fault["body_hex"] is not None:
+        # raw bytes, e.g. invalid UTF-8, which "body" (a JSON string) cannot carry
+        return Reply(fault["status"] or 200, raw=bytes.fromhex(fault["body_hex"]), headers=fault["headers"])
     if fault["status"] is None:
         return None
     if fault["body"] is not None:

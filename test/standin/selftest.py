@@ -594,8 +594,11 @@ def stall_truncate_malformed_faults():
     ctl("POST", "faults", {"malformed": True})
     resp = call("GET", P + "/ai-configs")
     assert resp.status == 200 and resp.json is None and resp.raw.startswith(b"{")
+    ctl("POST", "faults", {"body_hex": "7b2261223a22ff227d"})
+    resp = call("GET", P + "/ai-configs")
+    assert resp.status == 200 and resp.raw == b'{"a":"\xff"}', resp.raw
     statuses = [e["status"] for e in log()]
-    assert statuses == [None, None, 200, 200], statuses
+    assert statuses == [None, None, 200, 200, 200], statuses
     assert call("GET", P + "/ai-configs").status == 200
 
 
