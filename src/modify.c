@@ -238,6 +238,7 @@ ldPlanForeignModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 	const LdResource *res = rel_resource(rel, &opts);
 	List	   *targets = NIL;
 
+	ld_check_updatable(&opts, RelationGetRelationName(rel), plan->operation);
 	if (plan->operation == CMD_INSERT)
 		check_insert_tlist(root, rel, res);
 	else if (plan->operation == CMD_UPDATE)
@@ -259,7 +260,7 @@ ldIsForeignRelUpdatable(Relation rel)
 
 	ld_get_options(RelationGetRelid(rel), &opts);
 	res = ld_find_resource(opts.resource);
-	if (res == NULL)
+	if (res == NULL || !opts.updatable)
 		return 0;
 	if (res->writes.create)
 		ops |= (1 << CMD_INSERT);
@@ -326,6 +327,9 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		return;
 	s->res = rel_resource(rel, &s->opts);
 	s->operation = mtstate->operation;
+	s->write_group = ld_write_begin(&s->opts,
+									((ModifyTable *) mtstate->ps.plan)->returningLists != NIL,
+									RelationGetRelationName(rel));
 	s->target_attrs = (List *) linitial(fdw_private);
 #if PG_VERSION_NUM >= 160000
 	userid = ExecGetResultRelCheckAsUser(rinfo, estate);
@@ -375,6 +379,8 @@ ld_row_error_callback(void *arg)
 	const char *what = st->operation == CMD_INSERT ? "INSERT into" :
 		st->operation == CMD_UPDATE ? "UPDATE of" : "DELETE from";
 	int			others = st->in_flight;
+	const char *done = ld_write_dry_run() ? "shown" :
+		st->opts.write_on_commit ? "queued" : "sent";
 
 	if (others > 0)
 		errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were sent; "
@@ -382,8 +388,8 @@ ld_row_error_callback(void *arg)
 				   (long long) st->rows + 1, what, rc->relname,
 				   (long long) st->sent, others);
 	else
-		errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were sent)",
-				   (long long) st->rows + 1, what, rc->relname, (long long) st->sent);
+		errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were %s)",
+				   (long long) st->rows + 1, what, rc->relname, (long long) st->sent, done);
 }
 
 /*
@@ -455,6 +461,9 @@ send_row(LdModifyState *s, ResultRelInfo *rinfo, const char *method,
 		text = pstrdup(printed);
 		cJSON_free(printed);
 	}
+	/* dry run or write_mode 'on_commit': RETURNING shows the row as given */
+	if (ld_write_divert(s->conn, &s->opts, s->write_group, method, path, text, header))
+		return slot;
 	ld_request(s->conn, method, path, text, header, &s->stats, &res);
 	if (res.status < 200 || res.status > 299)
 		ld_report_http_error(method, path, &res);
@@ -610,11 +619,15 @@ modify_row(ResultRelInfo *rinfo, TupleTableSlot *slot, TupleTableSlot *planSlot)
 	}
 	error_context_stack = errcb.previous;
 	/* a queued row is sent later; sending the queue names its own rows */
-	if (deferred_path != NULL)
+	if (deferred_path != NULL &&
+		!ld_write_divert(s->conn, &s->opts, s->write_group,
+						 s->operation == CMD_UPDATE ? "PATCH" : "DELETE", deferred_path,
+						 deferred_body,
+						 s->operation == CMD_DELETE ? s->res->writes.delete_header : NULL))
 		ld_defer_row(s, rinfo, deferred_path, deferred_body);
 	MemoryContextSwitchTo(old);
 	s->rows++;
-	if (!s->deferred)
+	if (!s->deferred || ld_write_diverted(&s->opts))
 		s->sent = s->rows;
 	return slot;
 }
