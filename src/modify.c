@@ -5,8 +5,10 @@
  *
  * Each row is one API call, sent when the row is processed (and, for
  * concurrent writes, possibly finished while later rows are processed:
- * batch.c); a ROLLBACK cannot undo it.  The row identity of a resource is the set of keys in its
- * item path (catalog.c: LdWrites.item), carried to UPDATE and DELETE as
+ * batch.c); a ROLLBACK cannot undo it -- unless ldai_fdw.dry_run or
+ * write_mode 'on_commit' divert the call (xact.c).  The row identity of a
+ * resource is the set of keys in its item path (catalog.c: LdWrites.item),
+ * carried to UPDATE and DELETE as
  * junk columns.  Everything that can be checked without the API -- columns
  * the API cannot set, required columns that are NULL -- is checked before
  * the row's request is built (and, where the statement shows it, before

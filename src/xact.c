@@ -438,7 +438,11 @@ ld_write_safety_init(void)
 							   "log shows who called.",
 							   &ld_application_name, "", PGC_USERSET, 0,
 							   check_application_name, NULL, NULL);
+#if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("ldai_fdw");
+#else
+	EmitWarningsOnPlaceholders("ldai_fdw");
+#endif
 	RegisterXactCallback(xact_callback, NULL);
 	RegisterSubXactCallback(subxact_callback, NULL);
 }
