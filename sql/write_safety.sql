@@ -97,3 +97,17 @@ RESET ldai_fdw.application_name;
 SET ldai_fdw.application_name = E'sync\nX-Injected: 1';
 SHOW ldai_fdw.application_name;
 DROP FUNCTION row_count(text);
+
+-- (found on the way) UPDATE ... RETURNING with max_concurrency above 1 waits
+-- for each row's answer and returns it: the API's new updated_at (the stand-in's
+-- clock starts at 2026-01-01; the seed's dates are later),
+-- not the row as read; one PATCH at a time
+SELECT ld_reset();
+ALTER FOREIGN TABLE ld.ai_configs OPTIONS (ADD max_concurrency '4');
+SELECT ld_clear_log();
+UPDATE ld.ai_configs SET description = 'answered' WHERE mode = 'completion'
+RETURNING key, description, updated_at < '2026-01-02 00:00:00+00' AS updated_by_the_api;
+SELECT method, path FROM ld_requests() ORDER BY seq;
+SELECT count(DISTINCT conn) AS connections FROM ld_requests();
+ALTER FOREIGN TABLE ld.ai_configs OPTIONS (DROP max_concurrency);
+SELECT ld_reset();

@@ -349,7 +349,9 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	s->row_cxt = AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw row",
 									   ALLOCSET_DEFAULT_SIZES);
 	new_uuid(s->new_run_id);
-	if (ld_can_defer(rinfo, s->operation, &s->opts))
+	/* RETURNING is not set up in rinfo yet: the plan says whether there is one */
+	if (ld_can_defer(rinfo, s->operation, &s->opts) &&
+		((ModifyTable *) mtstate->ps.plan)->returningLists == NIL)
 		ld_defer_begin(s, AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw writes",
 												ALLOCSET_DEFAULT_SIZES));
 	if (s->operation == CMD_INSERT)
