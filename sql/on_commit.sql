@@ -134,6 +134,32 @@ UPDATE ld.ai_configs SET description = 'never' WHERE key = 'code-review-assistan
 COMMIT;
 RESET statement_timeout;
 SELECT method, path, status FROM ld_requests() WHERE method <> 'GET' ORDER BY seq;
+-- pg_cancel_backend during the COMMIT's sends, from a second session: 57014;
+-- that session's transaction is rolled back and it goes on
+SELECT ld_clear_log();
+SELECT ld_ctl('/_test/faults', '{"method": "PATCH", "path": "/ai-configs/oc-1$", "stall_ms": 20000, "times": 1}');
+SELECT bg_connect('oc');
+SELECT dblink_exec('oc', 'BEGIN');
+SELECT dblink_exec('oc', $q$UPDATE ld.ai_configs SET description = 'canceled' WHERE key = 'oc-1'$q$);
+SELECT dblink_send_query('oc', 'COMMIT /* oc-cancel */');
+SELECT pg_cancel_backend(wait_for_wait_event('/* oc-cancel */'));
+DO $$
+BEGIN
+  FOR i IN 1..500 LOOP
+    EXIT WHEN dblink_is_busy('oc') = 0;
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+END $$;
+DO $$
+BEGIN
+  PERFORM * FROM dblink_get_result('oc') AS t(r text);
+EXCEPTION WHEN query_canceled THEN
+  RAISE NOTICE 'COMMIT failed with %: %', SQLSTATE, SQLERRM;
+END $$;
+SELECT * FROM dblink_get_result('oc', false) AS t(r text);
+SELECT * FROM dblink('oc', 'SELECT txid_current_if_assigned() IS NULL AS idle, 1 AS still_works') AS t(idle bool, still_works int);
+SELECT dblink_disconnect('oc');
+SELECT method, path, status FROM ld_requests() WHERE method <> 'GET' ORDER BY seq;
 SELECT ld_ctl('/_test/faults', '{}', 'DELETE');
 
 -- the queue goes out concurrently (max_concurrency) within one statement's
