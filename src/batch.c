@@ -219,7 +219,16 @@ ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **
 		cJSON_free(printed);
 		b.paths[i] = ld_build_path(&ep, s->opts.project_key, keys, true);
 	}
-	if (s->deferred)
+	if (ld_write_diverted(&s->opts))
+	{
+		/* dry run or write_mode 'on_commit': shown or queued (xact.c) */
+		error_context_stack = errcb.previous;
+		for (i = 0; i < b.n; i++)
+			(void) ld_write_divert(s->conn, &s->opts, s->write_group, "POST",
+								   b.paths[i], b.bodies[i], NULL);
+		s->rows = s->sent = first + b.n;
+	}
+	else if (s->deferred)
 	{
 		/* each request names its own row if it fails */
 		error_context_stack = errcb.previous;

@@ -181,7 +181,7 @@ ld_get_connection(UserMapping *user, const LdOptions *opts)
 	entry->invalidated = false;
 
 	memset(&config, 0, sizeof(config));
-	config.user_agent = "ldai_fdw/" LDAI_FDW_VERSION;
+	config.user_agent = ld_user_agent();	/* with ldai_fdw.application_name */
 	config.connect_timeout_ms = opts->connect_timeout_ms;
 	config.timeout_ms = opts->timeout_ms;
 	config.max_body_bytes = (size_t) opts->max_response_bytes;

@@ -199,6 +199,7 @@ ldPlanDirectModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 		return false;
 	ld_get_options(rte->relid, &opts);
 	res = ld_find_resource(opts.resource);
+	ld_check_updatable(&opts, get_rel_name(rte->relid), plan->operation);
 	if (res->writes.item == NULL ||
 		!pin_identity(root, find_base_rel(root, resultRelation), rte->relid,
 					  res, &opts, &kinds, &exprs))
@@ -343,6 +344,43 @@ direct_body(LdDirectState *s, ExprContext *econtext)
 }
 
 /*
+ * diverted_row
+ *		A call shown (dry run) or queued (write_mode 'on_commit') instead of
+ *		sent: it counts as the one row it would change; RETURNING (dry run
+ *		only) shows the keys and the values set.
+ */
+static TupleTableSlot *
+diverted_row(LdDirectState *s, ForeignScanState *node, const char *const *keys,
+			 const char *body)
+{
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+	EState	   *estate = node->ss.ps.state;
+	ResultRelInfo *rinfo = node->resultRelInfo;
+	cJSON	   *given;
+	int			i;
+
+	if (s->set_processed)
+		estate->es_processed++;
+	if (rinfo->ri_projectReturning == NULL)
+		return ExecClearTuple(slot);
+	given = ld_json_parse(estate->es_query_cxt, body ? body : "{}", body ? strlen(body) : 2);
+	for (i = 0; i < s->nattrs; i++)
+	{
+		const LdColumn *col = ld_find_column(s->res, s->attrs[i].name);
+
+		/* the row's own key is a field of the item: take it from the path */
+		if (col && col->key != LDK_NONE && keys[col->key] && s->attrs[i].npath == 1 &&
+			s->attrs[i].source == LDS_FIELD &&
+			!cJSON_HasObjectItem(given, s->attrs[i].path[0]))
+			cJSON_AddItemToObject(given, s->attrs[i].path[0],
+								  cJSON_CreateString(keys[col->key]));
+	}
+	ld_fill_slot(s->attrs, s->nattrs, slot, given, keys, NULL, LDK_NONE);
+	rinfo->ri_projectReturning->pi_exprContext->ecxt_scantuple = slot;
+	return slot;
+}
+
+/*
  * ldIterateDirectModify
  *		Send the one request; count the row (2xx) or not (404); for
  *		UPDATE ... RETURNING hand back the object the API answered with.
@@ -360,18 +398,26 @@ ldIterateDirectModify(ForeignScanState *node)
 	ListCell   *lk,
 			   *ls;
 	char	   *path;
+	char	   *body;
+	int			group;
 	LdResult	res;
 	cJSON	   *answer;
 
 	if (s->done)
 		return ExecClearTuple(slot);
 	s->done = true;
+	group = ld_write_begin(&s->opts, rinfo->ri_projectReturning != NULL,
+						   RelationGetRelationName(rinfo->ri_RelationDesc));
 	keys[LDK_OPTIMIZATION] = s->opts.optimization_key;
 	forboth(lk, s->key_kinds, ls, s->key_states)
 		keys[lfirst_int(lk)] = eval_text((ExprState *) lfirst(ls), econtext);
 	path = ld_build_path(&item, s->opts.project_key, keys, true);
+	body = s->operation == CMD_UPDATE ? direct_body(s, econtext) : NULL;
+	if (ld_write_divert(s->conn, &s->opts, group, s->operation == CMD_UPDATE ? "PATCH" : "DELETE",
+						path, body, s->operation == CMD_UPDATE ? NULL : s->res->writes.delete_header))
+		return diverted_row(s, node, keys, body);
 	if (s->operation == CMD_UPDATE)
-		ld_request(s->conn, "PATCH", path, direct_body(s, econtext), NULL, &s->stats, &res);
+		ld_request(s->conn, "PATCH", path, body, NULL, &s->stats, &res);
 	else
 		ld_request(s->conn, "DELETE", path, NULL, s->res->writes.delete_header,
 				   &s->stats, &res);

@@ -8,7 +8,28 @@
  */
 #include "ldai_fdw.h"
 
+#include "commands/defrem.h"
 #include "utils/builtins.h"
+
+/*
+ * import_updatable
+ *		The IMPORT option updatable (checked as a boolean), as the table
+ *		option text to add, or "" when not given.
+ */
+static const char *
+import_updatable(ImportForeignSchemaStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->options)
+	{
+		DefElem    *d = (DefElem *) lfirst(lc);
+
+		if (strcmp(d->defname, "updatable") == 0)
+			return defGetBoolean(d) ? ", updatable 'true'" : ", updatable 'false'";
+	}
+	return "";
+}
 
 /*
  * wanted
@@ -52,10 +73,11 @@ table_sql(ImportForeignSchemaStmt *stmt, const LdResource *res)
 							 quote_literal_cstr(c->field));
 		appendStringInfoString(&buf, i + 1 < res->ncolumns ? ",\n" : "\n");
 	}
-	appendStringInfo(&buf, ") SERVER %s OPTIONS (resource %s, project_key %s)",
+	appendStringInfo(&buf, ") SERVER %s OPTIONS (resource %s, project_key %s%s)",
 					 quote_identifier(stmt->server_name),
 					 quote_literal_cstr(res->name),
-					 quote_literal_cstr(stmt->remote_schema));
+					 quote_literal_cstr(stmt->remote_schema),
+					 import_updatable(stmt));
 	return buf.data;
 }
 

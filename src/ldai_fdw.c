@@ -18,7 +18,8 @@ void		_PG_init(void);
 
 /*
  * _PG_init
- *		Initialise libcurl once for the backend.
+ *		Initialise libcurl once for the backend; define the GUCs and the
+ *		transaction callbacks of write safety (xact.c).
  */
 void
 _PG_init(void)
@@ -27,6 +28,7 @@ _PG_init(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not initialise libcurl")));
+	ld_write_safety_init();
 }
 
 /*

@@ -141,6 +141,8 @@ typedef struct LdOptions
 	int			batch_size;
 	char	   *resource;
 	char	   *optimization_key;
+	bool		updatable;		/* false: writes are refused */
+	bool		write_on_commit;	/* write_mode 'on_commit' */
 } LdOptions;
 
 /* in option.c */
@@ -376,6 +378,7 @@ typedef struct LdModifyState
 	MemoryContext window_cxt;	/* the entries' paths and bodies */
 	/* INSERT ... ON CONFLICT DO NOTHING: a 409 skips the row */
 	bool		skip_conflicts;
+	int			write_group;	/* ties its queued calls together (xact.c) */
 } LdModifyState;
 
 /* error context of a row: which statement and which row */
@@ -439,6 +442,20 @@ extern void ldBeginDirectModify(ForeignScanState *node, int eflags);
 extern TupleTableSlot *ldIterateDirectModify(ForeignScanState *node);
 extern void ldEndDirectModify(ForeignScanState *node);
 extern void ldExplainDirectModify(ForeignScanState *node, ExplainState *es);
+
+/* ----------------------------------------------------------------
+ * Write safety: dry run, on_commit queue, updatable, GUCs (xact.c)
+ * ----------------------------------------------------------------
+ */
+extern void ld_write_safety_init(void);
+extern char *ld_user_agent(void);
+extern void ld_check_updatable(const LdOptions *opts, const char *relname, CmdType op);
+extern int	ld_write_begin(const LdOptions *opts, bool returning, const char *relname);
+extern bool ld_write_dry_run(void);
+extern bool ld_write_diverted(const LdOptions *opts);
+extern bool ld_write_divert(LdConn *conn, const LdOptions *opts, int group,
+							const char *method, const char *path, const char *body,
+							const char *header);
 
 /* ----------------------------------------------------------------
  * IMPORT FOREIGN SCHEMA (import.c)

@@ -5,8 +5,10 @@
  *
  * Each row is one API call, sent when the row is processed (and, for
  * concurrent writes, possibly finished while later rows are processed:
- * batch.c); a ROLLBACK cannot undo it.  The row identity of a resource is the set of keys in its
- * item path (catalog.c: LdWrites.item), carried to UPDATE and DELETE as
+ * batch.c); a ROLLBACK cannot undo it -- unless ldai_fdw.dry_run or
+ * write_mode 'on_commit' divert the call (xact.c).  The row identity of a
+ * resource is the set of keys in its item path (catalog.c: LdWrites.item),
+ * carried to UPDATE and DELETE as
  * junk columns.  Everything that can be checked without the API -- columns
  * the API cannot set, required columns that are NULL -- is checked before
  * the row's request is built (and, where the statement shows it, before
@@ -238,6 +240,7 @@ ldPlanForeignModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 	const LdResource *res = rel_resource(rel, &opts);
 	List	   *targets = NIL;
 
+	ld_check_updatable(&opts, RelationGetRelationName(rel), plan->operation);
 	if (plan->operation == CMD_INSERT)
 		check_insert_tlist(root, rel, res);
 	else if (plan->operation == CMD_UPDATE)
@@ -255,10 +258,14 @@ int
 ldIsForeignRelUpdatable(Relation rel)
 {
 	const LdResource *res = ld_table_resource(RelationGetRelid(rel));
+	LdOptions	opts;
 	int			ops = 0;
 
 	/* no error for incomplete options: information_schema asks every table */
 	if (res == NULL)
+		return 0;
+	ld_get_options(RelationGetRelid(rel), &opts);
+	if (!opts.updatable)
 		return 0;
 	if (res->writes.create)
 		ops |= (1 << CMD_INSERT);
@@ -339,6 +346,9 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		return;
 	s->res = rel_resource(rel, &s->opts);
 	s->operation = mtstate->operation;
+	s->write_group = ld_write_begin(&s->opts,
+									((ModifyTable *) mtstate->ps.plan)->returningLists != NIL,
+									RelationGetRelationName(rel));
 	s->target_attrs = (List *) linitial(fdw_private);
 #if PG_VERSION_NUM >= 160000
 	userid = ExecGetResultRelCheckAsUser(rinfo, estate);
@@ -357,7 +367,9 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 									   ALLOCSET_DEFAULT_SIZES);
 	new_uuid(s->new_run_id);
 	s->skip_conflicts = skips_conflicts(mtstate);
-	if (!s->skip_conflicts && ld_can_defer(rinfo, s->operation, &s->opts))
+	/* RETURNING is not set up in rinfo yet: the plan says whether there is one */
+	if (!s->skip_conflicts && ld_can_defer(rinfo, s->operation, &s->opts) &&
+		((ModifyTable *) mtstate->ps.plan)->returningLists == NIL)
 		ld_defer_begin(s, AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw writes",
 												ALLOCSET_DEFAULT_SIZES));
 	if (s->operation == CMD_INSERT)
@@ -389,6 +401,8 @@ ld_row_error_callback(void *arg)
 	const char *what = st->operation == CMD_INSERT ? "INSERT into" :
 		st->operation == CMD_UPDATE ? "UPDATE of" : "DELETE from";
 	int			others = st->in_flight;
+	const char *done = ld_write_dry_run() ? "shown" :
+		st->opts.write_on_commit ? "queued" : "sent";
 
 	if (others > 0)
 		errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were sent; "
@@ -396,8 +410,8 @@ ld_row_error_callback(void *arg)
 				   (long long) st->rows + 1, what, rc->relname,
 				   (long long) st->sent, others);
 	else
-		errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were sent)",
-				   (long long) st->rows + 1, what, rc->relname, (long long) st->sent);
+		errcontext("row %lld of %s foreign table \"%s\" (%lld earlier rows were %s)",
+				   (long long) st->rows + 1, what, rc->relname, (long long) st->sent, done);
 }
 
 /*
@@ -470,6 +484,9 @@ send_row(LdModifyState *s, ResultRelInfo *rinfo, const char *method,
 		text = pstrdup(printed);
 		cJSON_free(printed);
 	}
+	/* dry run or write_mode 'on_commit': RETURNING shows the row as given */
+	if (ld_write_divert(s->conn, &s->opts, s->write_group, method, path, text, header))
+		return slot;
 	ld_request(s->conn, method, path, text, header, &s->stats, &res);
 	if (res.status == 409 && s->skip_conflicts)
 		return NULL;			/* ON CONFLICT DO NOTHING: not inserted */
@@ -627,11 +644,15 @@ modify_row(ResultRelInfo *rinfo, TupleTableSlot *slot, TupleTableSlot *planSlot)
 	}
 	error_context_stack = errcb.previous;
 	/* a queued row is sent later; sending the queue names its own rows */
-	if (deferred_path != NULL)
+	if (deferred_path != NULL &&
+		!ld_write_divert(s->conn, &s->opts, s->write_group,
+						 s->operation == CMD_UPDATE ? "PATCH" : "DELETE", deferred_path,
+						 deferred_body,
+						 s->operation == CMD_DELETE ? s->res->writes.delete_header : NULL))
 		ld_defer_row(s, rinfo, deferred_path, deferred_body);
 	MemoryContextSwitchTo(old);
 	s->rows++;
-	if (!s->deferred)
+	if (!s->deferred || ld_write_diverted(&s->opts))
 		s->sent = s->rows;
 	return slot;
 }

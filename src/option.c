@@ -31,7 +31,8 @@ typedef enum LdOptKind
 	LDO_INT,					/* integer within [min, max] */
 	LDO_RESOURCE,				/* a resource name of the catalog */
 	LDO_FILE,					/* a readable file; superuser only */
-	LDO_BOOL					/* true/false */
+	LDO_BOOL,					/* true/false */
+	LDO_WRITE_MODE				/* immediate / on_commit */
 } LdOptKind;
 
 typedef struct LdOptionDef
@@ -64,6 +65,11 @@ static const LdOptionDef option_defs[] = {
 	{"project_key", ForeignTableRelationId, LDO_TEXT},
 	{"optimization_key", ForeignTableRelationId, LDO_TEXT},
 	{"field", AttributeRelationId, LDO_TEXT},
+	/* write safety (xact.c) */
+	{"updatable", ForeignServerRelationId, LDO_BOOL},
+	{"updatable", ForeignTableRelationId, LDO_BOOL},
+	{"write_mode", ForeignServerRelationId, LDO_WRITE_MODE},
+	{"write_mode", ForeignTableRelationId, LDO_WRITE_MODE},
 };
 
 #define DEFAULT_BASE_URL "https://app.launchdarkly.com"
@@ -274,6 +280,12 @@ check_value(const LdOptionDef *def, DefElem *d)
 	}
 	else if (def->kind == LDO_BOOL)
 		(void) defGetBoolean(d);	/* errors out for anything but a boolean */
+	else if (def->kind == LDO_WRITE_MODE &&
+			 strcmp(val, "immediate") != 0 && strcmp(val, "on_commit") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", def->name, val),
+				 errhint("Valid values are \"immediate\" and \"on_commit\".")));
 	else if (def->kind == LDO_FILE)
 	{
 		/* the file decides which servers are trusted with the key */
@@ -377,6 +389,10 @@ apply_option(LdOptions *opts, DefElem *d)
 		opts->resource = v;
 	else if (strcmp(n, "optimization_key") == 0)
 		opts->optimization_key = v;
+	else if (strcmp(n, "updatable") == 0)
+		opts->updatable = defGetBoolean(d);
+	else if (strcmp(n, "write_mode") == 0)
+		opts->write_on_commit = strcmp(v, "on_commit") == 0;
 }
 
 /*
@@ -398,6 +414,7 @@ ld_server_options(ForeignServer *server, LdOptions *opts)
 	opts->request_cost = 1000;
 	opts->max_concurrency = 4;
 	opts->batch_size = 10;
+	opts->updatable = true;
 	foreach(lc, server->options)
 		apply_option(opts, (DefElem *) lfirst(lc));
 }
