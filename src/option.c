@@ -256,6 +256,15 @@ ldai_fdw_validator(PG_FUNCTION_ARGS)
 					 errhint("Valid options in this context are: %s.",
 							 valid_names(context))));
 		check_value(def, d);
+		/* a key option fills a path segment: "." and ".." cannot */
+		if ((strcmp(def->name, "project_key") == 0 ||
+			 strcmp(def->name, "optimization_key") == 0) &&
+			!ld_key_value_ok(defGetString(d)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("invalid value for option \"%s\": \"%s\"", def->name,
+							defGetString(d)),
+					 errdetail("A LaunchDarkly key cannot be \".\" or \"..\".")));
 	}
 	PG_RETURN_VOID();
 }
