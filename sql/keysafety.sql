@@ -22,6 +22,10 @@ SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = '.';
 SELECT count(*) FROM ld.agent_optimization_latest_results WHERE optimization_key = '';
 SELECT count(*) FROM ld.ai_config_variations WHERE config_key = '..';
 SELECT count(*) FROM ld.ai_configs WHERE key = (SELECT '..'::text);
+-- (nor does use_remote_estimate ask for the totalCount of such a key)
+ALTER FOREIGN TABLE ld.agent_optimization_runs OPTIONS (ADD use_remote_estimate 'true');
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ld.agent_optimization_runs WHERE optimization_key = '..';
+ALTER FOREIGN TABLE ld.agent_optimization_runs OPTIONS (DROP use_remote_estimate);
 SELECT method, path, query FROM ld_requests();
 -- IN lists: the other values are read
 SELECT ld_clear_log();
