@@ -125,8 +125,10 @@ DROP SCHEMA dots;
 
 -- 4. key conditions the API answered are checked again: an API that matches
 -- keys without regard to case gives no row for a key that differs
-SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs/TICKET-SUMMARIZER$", "times": 5, "status": 200,
-  "body": "{\"key\": \"ticket-summarizer\", \"name\": \"Ticket Summarizer\", \"version\": 1, \"createdAt\": 0, \"mode\": \"completion\", \"variations\": []}"}');
+-- (the fault answers with the item 'ticket-summarizer' as the API gives it)
+SELECT ld_ctl('/_test/faults', jsonb_build_object('method', 'GET', 'path', '/ai-configs/TICKET-SUMMARIZER$',
+                                                  'times', 5, 'status', 200, 'body', attrs::text)::text)
+  FROM ld.ai_configs WHERE key = 'ticket-summarizer';
 EXPLAIN (VERBOSE, COSTS OFF) SELECT key FROM ld.ai_configs WHERE key = 'TICKET-SUMMARIZER';
 SELECT ld_clear_log();
 SELECT key FROM ld.ai_configs WHERE key = 'TICKET-SUMMARIZER';
@@ -136,8 +138,12 @@ SELECT ld_ctl('/_test/faults', '{}', 'DELETE');
 -- the per-run endpoint: results of another run are filtered out
 SELECT run_id AS some_run FROM ld.agent_optimization_runs
  WHERE optimization_key = 'code-review-bot' ORDER BY created_at LIMIT 1 \gset
-SELECT ld_ctl('/_test/faults', format('{"method": "GET", "path": "/runs/%s/results$", "status": 200,
-  "body": "{\"items\": [{\"id\": \"1d5a57a1-d000-4000-8000-0000000000aa\", \"runId\": \"00000000-0000-4000-8000-000000000000\", \"status\": \"PASSED\"}], \"totalCount\": 1}"}', :'some_run'));
+-- (the fault answers with the results of another run of that optimization)
+SELECT ld_ctl('/_test/faults', jsonb_build_object('method', 'GET', 'path', '/runs/' || :'some_run' || '/results$',
+                                                  'status', 200, 'body',
+                                                  jsonb_build_object('items', jsonb_agg(attrs), 'totalCount', count(*))::text)::text)
+  FROM ld.agent_optimization_results
+ WHERE optimization_key = 'code-review-bot' AND run_id <> :'some_run' AND iteration = 1;
 SELECT ld_clear_log();
 SELECT count(*) FROM ld.agent_optimization_results
  WHERE optimization_key = 'code-review-bot' AND run_id = :'some_run';

@@ -733,9 +733,11 @@ recheck_clause(const LdResource *res, LdKeyPlan *kp, RestrictInfo *ri)
 
 /*
  * ldGetForeignPlan
- *		Build the ForeignScan: local conditions as its qual, key values
- *		(constants, parameters, or the outer side of a join clause) and
- *		LIMIT/OFFSET as fdw_exprs, the rest in fdw_private.
+ *		Build the ForeignScan: local conditions (and key conditions to
+ *		check again, but no pseudoconstant ones: a gating Result has them)
+ *		as its qual, key values (constants, parameters, or the outer side
+ *		of a join clause) and LIMIT/OFFSET as fdw_exprs, the rest in
+ *		fdw_private.
  */
 ForeignScan *
 ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,

@@ -204,21 +204,21 @@ static List *
 distinct_texts(LdListed *vals, int n)
 {
 	bool	   *keep = palloc0(sizeof(bool) * Max(n, 1));
-	char	  **byval = palloc(sizeof(char *) * Max(n, 1));
+	char	  **inorder = palloc(sizeof(char *) * Max(n, 1));
 	List	   *out = NIL;
 	int			i;
 
 	for (i = 0; i < n; i++)
-		byval[i] = vals[i].text;
+		inorder[i] = vals[i].text;
 	qsort(vals, n, sizeof(LdListed), cmp_listed);
 	for (i = 0; i < n; i++)
 		if (i == 0 || strcmp(vals[i].text, vals[i - 1].text) != 0)
 			keep[vals[i].pos] = true;
 	for (i = 0; i < n; i++)
 		if (keep[i])
-			out = lappend(out, makeString(byval[i]));
+			out = lappend(out, makeString(inorder[i]));
 	pfree(keep);
-	pfree(byval);
+	pfree(inorder);
 	return out;
 }
 
