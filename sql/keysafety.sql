@@ -149,6 +149,17 @@ SELECT count(*) FROM ld.agent_optimization_results
  WHERE optimization_key = 'code-review-bot' AND run_id = :'some_run';
 SELECT method, regexp_replace(path, '[0-9a-f-]{36}', '<run>') AS path, status FROM ld_requests();
 SELECT ld_ctl('/_test/faults', '{}', 'DELETE');
+-- an embedded row's parent key is its enclosing item's key: variations of a
+-- config whose key differs are filtered out too
+SELECT ld_ctl('/_test/faults', jsonb_build_object('method', 'GET', 'path', '/ai-configs/SUPPORT-TRIAGE-AGENT$',
+                                                  'status', 200, 'body', attrs::text)::text)
+  FROM ld.ai_configs WHERE key = 'support-triage-agent';
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT config_key, key FROM ld.ai_config_variations WHERE config_key = 'SUPPORT-TRIAGE-AGENT';
+SELECT ld_clear_log();
+SELECT config_key, key FROM ld.ai_config_variations WHERE config_key = 'SUPPORT-TRIAGE-AGENT';
+SELECT method, path, status FROM ld_requests();
+SELECT ld_ctl('/_test/faults', '{}', 'DELETE');
 -- a parent key from the path needs no second check
 EXPLAIN (VERBOSE, COSTS OFF)
 SELECT count(*) FROM ld.agent_optimization_runs WHERE optimization_key = 'code-review-bot';

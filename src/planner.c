@@ -206,16 +206,19 @@ match_key_qual(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 
 /*
  * from_path
- *		Whether rows get a key column's value from the request path (then
- *		a condition sent as that key holds for every row by construction);
- *		otherwise the value is the item's own field, which the API may
- *		match differently (e.g. ignoring case), so it is checked again.
+ *		Whether an endpoint's rows get a key column's value from the
+ *		request path (then a condition sent as that key holds for every row
+ *		by construction).  Otherwise the value is an item's own field (the
+ *		enclosing item's key, for embedded rows), which the API may match
+ *		differently (e.g. ignoring case), so the condition is checked again.
  */
 static bool
-from_path(const LdResource *res, LdKey k)
+from_path(const LdResource *res, const LdEndpoint *ep, LdKey k)
 {
 	const LdColumn *col = ld_key_column(res, k);
 
+	if (ep->embedded != NULL && ep->embedded_parent == k)
+		return false;
 	return col != NULL && (col->flags & LDC_PATH) != 0;
 }
 
@@ -305,7 +308,7 @@ classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 			kp->key_kinds = lappend_int(kp->key_kinds, lfirst_int(lk));
 			kp->key_exprs = lappend(kp->key_exprs, lfirst(le));
 			kp->remote_conds = lappend(kp->remote_conds, lfirst(lr));
-			kp->recheck |= !from_path(fi->res, lfirst_int(lk));
+			kp->recheck |= !from_path(fi->res, &fi->res->endpoints[i], lfirst_int(lk));
 		}
 		else
 			kp->local_conds = lappend(kp->local_conds, lfirst(lr));
@@ -727,7 +730,7 @@ recheck_clause(const LdResource *res, LdKeyPlan *kp, RestrictInfo *ri)
 
 	forboth(lr, kp->remote_conds, lk, kp->key_kinds)
 		if (lfirst(lr) == ri)
-			return !from_path(res, lfirst_int(lk));
+			return !from_path(res, &res->endpoints[kp->endpoint], lfirst_int(lk));
 	return true;
 }
 
