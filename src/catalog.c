@@ -296,6 +296,67 @@ ld_endpoint_keys(const LdEndpoint *ep)
 }
 
 /*
+ * ld_key_column
+ *		The catalog column that carries a path key, or NULL.
+ */
+const LdColumn *
+ld_key_column(const LdResource *res, LdKey key)
+{
+	int			i;
+
+	for (i = 0; i < res->ncolumns; i++)
+		if (res->columns[i].key == key)
+			return &res->columns[i];
+	return NULL;
+}
+
+/*
+ * ld_identity_keys
+ *		The path keys that identify a row of a resource: those of its item
+ *		path (UPDATE and DELETE address rows by them); 0 if it has none.
+ */
+uint32
+ld_identity_keys(const LdResource *res)
+{
+	LdEndpoint	item = {res->writes.item};
+
+	return res->writes.item ? ld_endpoint_keys(&item) : 0;
+}
+
+/*
+ * ld_key_value_ok
+ *		Whether a value can fill a path segment: "", "." and ".." cannot,
+ *		since escaping leaves them as they are and the request would then
+ *		leave the item's path (".." is the parent, "" another resource).
+ */
+bool
+ld_key_value_ok(const char *value)
+{
+	return value != NULL && value[0] != '\0' && strcmp(value, ".") != 0 &&
+		strcmp(value, "..") != 0;
+}
+
+/*
+ * ld_check_key_value
+ *		ERROR for a value that cannot fill the path segment of name (a key
+ *		column, or the project_key / optimization_key option).
+ */
+void
+ld_check_key_value(const char *name, const char *value)
+{
+	if (value == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("no value for \"%s\" in a LaunchDarkly request path", name)));
+	if (!ld_key_value_ok(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"%s\": \"%s\"", name, value),
+				 errdetail("A LaunchDarkly key cannot be empty, \".\" or \"..\": "
+						   "the request path would not name the item.")));
+}
+
+/*
  * ld_default_field
  *		The JSON field a column maps to by default: its name in camelCase
  *		(created_at -> createdAt).
@@ -322,10 +383,28 @@ ld_default_field(const char *column)
 }
 
 /*
+ * ld_escape_segment
+ *		A value percent-escaped as a path segment, in palloc'd memory (for
+ *		what EXPLAIN shows; requests use ld_build_path).
+ */
+char *
+ld_escape_segment(const char *value)
+{
+	char	   *esc = ldh_escape(value);
+	char	   *out = pstrdup(esc ? esc : "");
+
+	ldh_free(esc);
+	return out;
+}
+
+/*
  * ld_build_path
  *		Expand an endpoint's template: {project} and each key placeholder
- *		by its value (percent-escaped when escape is set), or left as
- *		"{name}" when the value is NULL (EXPLAIN templates).
+ *		by its value.  A path to be sent (escape set) has each value
+ *		percent-escaped, and a missing value, or one that would leave its
+ *		segment ("", "." or ".."), is an ERROR: callers that mean "no such
+ *		row" check ld_key_value_ok() first.  Without escape (EXPLAIN, with
+ *		values escaped by the caller) a missing value is shown as "{name}".
  */
 char *
 ld_build_path(const LdEndpoint *ep, const char *project,
@@ -353,12 +432,15 @@ ld_build_path(const LdEndpoint *ep, const char *project,
 		k = ld_key_by_name(name);
 		val = strcmp(name, "project") == 0 ? project :
 			(k != LDK_NONE ? keyvals[k] : NULL);
-		if (val == NULL)
+		if (val == NULL && !escape)
 			appendStringInfo(&buf, "{%s}", name);
 		else if (escape)
 		{
-			char	   *esc = ldh_escape(val);
+			char	   *esc;
 
+			/* a request must never leave the item's path: refuse, last line */
+			ld_check_key_value(name, val);
+			esc = ldh_escape(val);
 			appendStringInfoString(&buf, esc ? esc : "");
 			ldh_free(esc);
 		}

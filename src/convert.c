@@ -949,9 +949,9 @@ ld_text_to_datum(const LdAttr *attr, const char *text)
 
 /*
  * ld_fill_slot
- *		Store a JSON row as a virtual tuple: JSON fields, path keys (from
- *		keys[], or the enclosing item's "key" for embedded rows), the whole
- *		item.  Columns not in attrs are NULL.
+ *		Store a JSON row as a virtual tuple: JSON fields, path keys (the
+ *		enclosing item's "key" for embedded rows, else from keys[]), the
+ *		whole item.  Columns not in attrs are NULL.
  */
 void
 ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
@@ -973,10 +973,13 @@ ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 
 		if (a->source == LDS_PATH_KEY)
 		{
-			const char *k = keys ? keys[a->key] : NULL;
+			const char *k = NULL;
 
-			if (k == NULL && parent != NULL && embedded_parent == a->key)
+			/* an embedded row's parent key is its enclosing item's own */
+			if (parent != NULL && embedded_parent == a->key)
 				k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(parent, "key"));
+			if (k == NULL && keys != NULL)
+				k = keys[a->key];
 			slot->tts_isnull[j] = (k == NULL);
 			if (k != NULL)
 				slot->tts_values[j] = ld_text_to_datum(a, k);

@@ -62,62 +62,18 @@ typedef struct LdDirectState
 } LdDirectState;
 
 /*
- * pinned_key
- *		If clause is "identity column = constant/parameter", its key and
- *		value; LDK_NONE otherwise.
- */
-static LdKey
-pinned_key(Oid relid, Index relno, const LdResource *res, uint32 identity,
-		   Expr *clause, Expr **value)
-{
-	OpExpr	   *op = (OpExpr *) clause;
-	Expr	   *l,
-			   *r;
-	Var		   *var;
-	const LdColumn *col;
-
-	if (!IsA(op, OpExpr) || list_length(op->args) != 2 ||
-		op->opno >= FirstNormalObjectId || strcmp(get_opname(op->opno), "=") != 0)
-		return LDK_NONE;
-	l = linitial(op->args);
-	r = lsecond(op->args);
-	while (IsA(l, RelabelType))
-		l = ((RelabelType *) l)->arg;
-	while (IsA(r, RelabelType))
-		r = ((RelabelType *) r)->arg;
-	if (!IsA(l, Var))
-	{
-		Expr	   *t = l;
-
-		l = r;
-		r = t;
-	}
-	if (!IsA(l, Var) || ((Var *) l)->varno != (int) relno || ((Var *) l)->varattno <= 0)
-		return LDK_NONE;
-	if (!(IsA(r, Const) && !((Const *) r)->constisnull) &&
-		!(IsA(r, Param) && ((Param *) r)->paramkind == PARAM_EXTERN))
-		return LDK_NONE;
-	var = (Var *) l;
-	col = ld_find_column(res, get_attname(relid, var->varattno, false));
-	if (col == NULL || col->key == LDK_NONE || !(identity & LD_KEY_BIT(col->key)) ||
-		GetForeignColumnOptions(relid, var->varattno) != NIL)
-		return LDK_NONE;
-	*value = r;
-	return col->key;
-}
-
-/*
  * pin_identity
- *		Whether the WHERE clause is exactly the row identity (each key once,
- *		nothing else; the table's optimization_key option may fix one).
+ *		Whether the WHERE clause is exactly the row identity: each key
+ *		once, each by "=" to a constant or parameter, nothing else (the
+ *		table's optimization_key option may fix one).  A key condition is
+ *		what ld_key_condition says it is, as for a scan: so a comparison
+ *		under a nondeterministic collation pins nothing.
  */
 static bool
-pin_identity(PlannerInfo *root, RelOptInfo *baserel, Oid relid,
-			 const LdResource *res, const LdOptions *opts,
-			 List **kinds, List **values)
+pin_identity(PlannerInfo *root, RelOptInfo *baserel, const LdResource *res,
+			 const LdOptions *opts, List **kinds, List **values)
 {
-	LdEndpoint	item = {res->writes.item};
-	uint32		identity = ld_endpoint_keys(&item);
+	uint32		identity = ld_identity_keys(res);
 	uint32		pinned = 0;
 	ListCell   *lc;
 
@@ -125,11 +81,13 @@ pin_identity(PlannerInfo *root, RelOptInfo *baserel, Oid relid,
 		pinned |= LD_KEY_BIT(LDK_OPTIMIZATION);
 	foreach(lc, baserel->baserestrictinfo)
 	{
+		Expr	   *clause = lfirst_node(RestrictInfo, lc)->clause;
 		Expr	   *value = NULL;
-		LdKey		k = pinned_key(relid, baserel->relid, res, identity,
-								   lfirst_node(RestrictInfo, lc)->clause, &value);
+		LdKey		k = ld_key_condition(root, baserel, res, identity, clause, &value);
 
-		if (k == LDK_NONE || (pinned & LD_KEY_BIT(k)))
+		if (k == LDK_NONE || (pinned & LD_KEY_BIT(k)) || !IsA(clause, OpExpr) ||
+			!(IsA(value, Const) ||
+			  (IsA(value, Param) && ((Param *) value)->paramkind == PARAM_EXTERN)))
 			return false;
 		pinned |= LD_KEY_BIT(k);
 		*kinds = lappend_int(*kinds, k);
@@ -201,8 +159,8 @@ ldPlanDirectModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 	res = ld_find_resource(opts.resource);
 	ld_check_updatable(&opts, get_rel_name(rte->relid), plan->operation);
 	if (res->writes.item == NULL ||
-		!pin_identity(root, find_base_rel(root, resultRelation), rte->relid,
-					  res, &opts, &kinds, &exprs))
+		!pin_identity(root, find_base_rel(root, resultRelation), res, &opts,
+					  &kinds, &exprs))
 		return false;
 	if (plan->operation == CMD_UPDATE)
 	{
@@ -211,12 +169,18 @@ ldPlanDirectModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 			return false;
 	}
 
-	/* what EXPLAIN shows: the request, keys known when constant */
-	keys[LDK_OPTIMIZATION] = opts.optimization_key;
+	/*
+	 * What EXPLAIN shows: the request, keys known when constant (escaped
+	 * here: a value that cannot be sent is refused when the request is
+	 * made, not by EXPLAIN).
+	 */
+	if (opts.optimization_key)
+		keys[LDK_OPTIMIZATION] = ld_escape_segment(opts.optimization_key);
 	forboth(lk, kinds, le, exprs)
 		if (IsA(lfirst(le), Const))
-			keys[lfirst_int(lk)] = ld_datum_text(((Const *) lfirst(le))->consttype,
-												 ((Const *) lfirst(le))->constvalue);
+			keys[lfirst_int(lk)] =
+				ld_escape_segment(ld_datum_text(((Const *) lfirst(le))->consttype,
+												((Const *) lfirst(le))->constvalue));
 	item.path = res->writes.item;
 	/* every condition is part of the identity, which the request applies */
 	fscan->scan.plan.qual = NIL;
@@ -226,7 +190,8 @@ ldPlanDirectModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 	fscan->fdw_private = list_make4(kinds, targets, makeInteger(plan->canSetTag ? 1 : 0),
 									makeString(psprintf("%s %s",
 														plan->operation == CMD_UPDATE ? "PATCH" : "DELETE",
-														ld_build_path(&item, opts.project_key, keys, true))));
+														ld_build_path(&item, ld_escape_segment(opts.project_key),
+																	  keys, false))));
 	return true;
 }
 
@@ -410,7 +375,11 @@ ldIterateDirectModify(ForeignScanState *node)
 						   RelationGetRelationName(rinfo->ri_RelationDesc));
 	keys[LDK_OPTIMIZATION] = s->opts.optimization_key;
 	forboth(lk, s->key_kinds, ls, s->key_states)
+	{
 		keys[lfirst_int(lk)] = eval_text((ExprState *) lfirst(ls), econtext);
+		if (keys[lfirst_int(lk)] == NULL)
+			return ExecClearTuple(slot);	/* key = NULL: no row, no request */
+	}
 	path = ld_build_path(&item, s->opts.project_key, keys, true);
 	body = s->operation == CMD_UPDATE ? direct_body(s, econtext) : NULL;
 	if (ld_write_divert(s->conn, &s->opts, group, s->operation == CMD_UPDATE ? "PATCH" : "DELETE",

@@ -345,6 +345,7 @@ set_options(LdhClient *client, LdhTransfer *t, const LdhRequest *req)
 	SETOPT(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);	/* a redirect must not carry the key */
+	SETOPT(CURLOPT_PATH_AS_IS, 1L);	/* send the path as built: no dot-segment squashing */
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_ACCEPT_ENCODING, "");	/* every encoding curl supports */
 	SETOPT(CURLOPT_USERAGENT, client->config.user_agent);

@@ -118,6 +118,11 @@ extern LdKey ld_key_by_name(const char *name);
 extern char *ld_default_field(const char *column);
 extern uint32 ld_endpoint_keys(const LdEndpoint *ep);
 extern const char *ld_enumeration_path(LdKey key);
+extern const LdColumn *ld_key_column(const LdResource *res, LdKey key);
+extern uint32 ld_identity_keys(const LdResource *res);
+extern bool ld_key_value_ok(const char *value);
+extern void ld_check_key_value(const char *name, const char *value);
+extern char *ld_escape_segment(const char *value);
 extern char *ld_build_path(const LdEndpoint *ep, const char *project,
 						   const char *const *keyvals, bool escape);
 
@@ -319,6 +324,9 @@ extern ForeignScan *ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 									 Oid foreigntableid, ForeignPath *best_path,
 									 List *tlist, List *scan_clauses,
 									 Plan *outer_plan);
+extern LdKey ld_key_condition(PlannerInfo *root, RelOptInfo *baserel,
+							  const LdResource *res, uint32 allowed,
+							  Expr *clause, Expr **value);
 extern void ldGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 								   RelOptInfo *input_rel, RelOptInfo *output_rel,
 								   void *extra);

@@ -50,33 +50,6 @@ static void deleted_row(LdModifyState *s, ResultRelInfo *rinfo, TupleTableSlot *
 						TupleTableSlot *planSlot);
 
 /*
- * identity_keys
- *		The path keys that identify a row: those in the item path.
- */
-static uint32
-identity_keys(const LdResource *res)
-{
-	LdEndpoint	ep = {res->writes.item};
-
-	return res->writes.item ? ld_endpoint_keys(&ep) : 0;
-}
-
-/*
- * identity_column
- *		The catalog column carrying a path key.
- */
-static const LdColumn *
-identity_column(const LdResource *res, LdKey k)
-{
-	int			i;
-
-	for (i = 0; i < res->ncolumns; i++)
-		if (res->columns[i].key == k)
-			return &res->columns[i];
-	return NULL;
-}
-
-/*
  * rel_resource
  *		The catalog entry of a foreign table.
  */
@@ -98,7 +71,7 @@ ldAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 {
 	LdOptions	opts;
 	const LdResource *res = rel_resource(target_relation, &opts);
-	uint32		keys = identity_keys(res);
+	uint32		keys = ld_identity_keys(res);
 	int			k;
 
 	for (k = 1; k < LDK_COUNT; k++)
@@ -109,7 +82,7 @@ ldAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 
 		if (!(keys & LD_KEY_BIT(k)))
 			continue;
-		col = identity_column(res, (LdKey) k);
+		col = ld_key_column(res, (LdKey) k);
 		attnum = col ? get_attnum(RelationGetRelid(target_relation), col->name) : InvalidAttrNumber;
 		if (attnum == InvalidAttrNumber)
 			ereport(ERROR,
@@ -770,7 +743,8 @@ ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 		ExplainPropertyText("LaunchDarkly request per row",
 							psprintf("%s %s", op == CMD_INSERT ? "POST" :
 									 op == CMD_UPDATE ? "PATCH" : "DELETE",
-									 ld_build_path(&ep, opts.project_key, keys, true)),
+									 ld_build_path(&ep, ld_escape_segment(opts.project_key),
+												   keys, false)),
 							es);
 	if (es->verbose && op == CMD_INSERT && rinfo->ri_BatchSize > 1)
 		ExplainPropertyInteger("Batch Size", NULL, rinfo->ri_BatchSize, es);

@@ -347,6 +347,15 @@ ldai_fdw_validator(PG_FUNCTION_ARGS)
 							 valid_names(context))));
 		ld_check_option_chars(def->name, defGetString(d), false);
 		check_value(def, d);
+		/* a key option fills a path segment: "." and ".." cannot */
+		if ((strcmp(def->name, "project_key") == 0 ||
+			 strcmp(def->name, "optimization_key") == 0) &&
+			!ld_key_value_ok(defGetString(d)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("invalid value for option \"%s\": \"%s\"", def->name,
+							defGetString(d)),
+					 errdetail("A LaunchDarkly key cannot be \".\" or \"..\".")));
 	}
 	PG_RETURN_VOID();
 }

@@ -51,6 +51,7 @@ typedef struct LdKeyPlan
 	List	   *local_conds;	/* RestrictInfos checked locally */
 	bool		enumerate;		/* parent key enumerated from a list */
 	bool		single_series;	/* one paged series: LIMIT can be pushed */
+	bool		recheck;		/* a remote condition is checked again locally */
 	double		series;			/* estimated request series */
 	double		requests;		/* estimated requests */
 	double		rows;			/* estimated rows before local conditions */
@@ -115,39 +116,40 @@ is_builtin_equality(Oid opno, Oid collid)
 
 /*
  * key_of_var
- *		The path key a column of this relation carries, if the resource has
- *		an endpoint that takes it; LDK_NONE otherwise.
+ *		The path key a column of this relation carries, if it is one of
+ *		allowed; LDK_NONE otherwise (also for a column with a "field"
+ *		option, which reads something else).
  */
 static LdKey
-key_of_var(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi, Expr *e)
+key_of_var(PlannerInfo *root, RelOptInfo *baserel, const LdResource *res,
+		   uint32 allowed, Expr *e)
 {
 	Var		   *var = (Var *) strip_relabel(e);
 	RangeTblEntry *rte;
 	const LdColumn *col;
-	uint32		usable = 0;
-	int			i;
 
 	if (!IsA(var, Var) || var->varno != (int) baserel->relid ||
 		var->varlevelsup != 0 || var->varattno <= 0)
 		return LDK_NONE;
 	rte = planner_rt_fetch(baserel->relid, root);
-	col = ld_find_column(fi->res, get_attname(rte->relid, var->varattno, false));
+	col = ld_find_column(res, get_attname(rte->relid, var->varattno, false));
 	if (col == NULL || col->key == LDK_NONE ||
 		GetForeignColumnOptions(rte->relid, var->varattno) != NIL)
 		return LDK_NONE;
-	for (i = 0; i < fi->res->nendpoints; i++)
-		usable |= ld_endpoint_keys(&fi->res->endpoints[i]);
-	return (usable & LD_KEY_BIT(col->key)) ? col->key : LDK_NONE;
+	return (allowed & LD_KEY_BIT(col->key)) ? col->key : LDK_NONE;
 }
 
 /*
- * match_key_qual
- *		If a condition is "key column = value" or "key column IN (...)",
- *		return its key and set *value; else LDK_NONE.
+ * ld_key_condition
+ *		If a condition is "key column = value" or "key column IN (...)"
+ *		whose answer the API's exact key match gives (built-in "=", a
+ *		deterministic collation), for a key among allowed, return its key
+ *		and set *value; else LDK_NONE.  The one test of a key condition,
+ *		for scans (which endpoint) and direct modify (which row).
  */
-static LdKey
-match_key_qual(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
-			   Expr *clause, Expr **value)
+LdKey
+ld_key_condition(PlannerInfo *root, RelOptInfo *baserel, const LdResource *res,
+				 uint32 allowed, Expr *clause, Expr **value)
 {
 	if (IsA(clause, OpExpr))
 	{
@@ -161,10 +163,10 @@ match_key_qual(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 			return LDK_NONE;
 		l = linitial(op->args);
 		r = lsecond(op->args);
-		if ((k = key_of_var(root, baserel, fi, l)) != LDK_NONE &&
+		if ((k = key_of_var(root, baserel, res, allowed, l)) != LDK_NONE &&
 			is_key_value(root, baserel, r))
 			return (*value = strip_relabel(r), k);
-		if ((k = key_of_var(root, baserel, fi, r)) != LDK_NONE &&
+		if ((k = key_of_var(root, baserel, res, allowed, r)) != LDK_NONE &&
 			is_key_value(root, baserel, l))
 			return (*value = strip_relabel(l), k);
 	}
@@ -172,7 +174,7 @@ match_key_qual(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 	{
 		ScalarArrayOpExpr *sa = (ScalarArrayOpExpr *) clause;
 		Expr	   *arr = strip_relabel(lsecond(sa->args));
-		LdKey		k = key_of_var(root, baserel, fi, linitial(sa->args));
+		LdKey		k = key_of_var(root, baserel, res, allowed, linitial(sa->args));
 
 		if (!sa->useOr || k == LDK_NONE ||
 			!is_builtin_equality(sa->opno, sa->inputcollid))
@@ -183,6 +185,41 @@ match_key_qual(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 			return (*value = arr, k);
 	}
 	return LDK_NONE;
+}
+
+/*
+ * match_key_qual
+ *		A key condition some endpoint of the resource can take (see
+ *		ld_key_condition).
+ */
+static LdKey
+match_key_qual(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
+			   Expr *clause, Expr **value)
+{
+	uint32		usable = 0;
+	int			i;
+
+	for (i = 0; i < fi->res->nendpoints; i++)
+		usable |= ld_endpoint_keys(&fi->res->endpoints[i]);
+	return ld_key_condition(root, baserel, fi->res, usable, clause, value);
+}
+
+/*
+ * from_path
+ *		Whether an endpoint's rows get a key column's value from the
+ *		request path (then a condition sent as that key holds for every row
+ *		by construction).  Otherwise the value is an item's own field (the
+ *		enclosing item's key, for embedded rows), which the API may match
+ *		differently (e.g. ignoring case), so the condition is checked again.
+ */
+static bool
+from_path(const LdResource *res, const LdEndpoint *ep, LdKey k)
+{
+	const LdColumn *col = ld_key_column(res, k);
+
+	if (ep->embedded != NULL && ep->embedded_parent == k)
+		return false;
+	return col != NULL && (col->flags & LDC_PATH) != 0;
 }
 
 /*
@@ -219,9 +256,10 @@ value_count(Expr *e)
 /*
  * classify_conds
  *		Split clauses into key conditions the API takes and local ones,
- *		then choose the most specific endpoint they allow.
+ *		then choose the most specific endpoint they allow.  Returns false
+ *		when no endpoint applies (each needs a key nothing binds).
  */
-static void
+static bool
 classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 			   List *clauses, LdKeyPlan *kp)
 {
@@ -257,6 +295,8 @@ classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 	for (i = 0; i < fi->res->nendpoints; i++)
 		if ((fi->res->endpoints[i].binds & ~bound_mask(kinds)) == 0)
 			break;
+	if (i >= fi->res->nendpoints)
+		return false;
 	kp->endpoint = i;
 	keys = ld_endpoint_keys(&fi->res->endpoints[i]);
 
@@ -268,10 +308,46 @@ classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 			kp->key_kinds = lappend_int(kp->key_kinds, lfirst_int(lk));
 			kp->key_exprs = lappend(kp->key_exprs, lfirst(le));
 			kp->remote_conds = lappend(kp->remote_conds, lfirst(lr));
+			kp->recheck |= !from_path(fi->res, &fi->res->endpoints[i], lfirst_int(lk));
 		}
 		else
 			kp->local_conds = lappend(kp->local_conds, lfirst(lr));
 	}
+	return true;
+}
+
+/*
+ * no_endpoint_error
+ *		ERROR for a scan no endpoint of the resource can serve: every one
+ *		needs a key that no WHERE condition gives.
+ */
+static void
+no_endpoint_error(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi)
+{
+	const LdEndpoint *last = &fi->res->endpoints[fi->res->nendpoints - 1];
+	StringInfoData names;
+	const char *first = NULL;
+	int			k;
+
+	initStringInfo(&names);
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		if (!(last->binds & LD_KEY_BIT(k)))
+			continue;
+		appendStringInfo(&names, "%s\"%s\"", names.len ? " and " : "",
+						 ld_key_name((LdKey) k));
+		if (first == NULL)
+			first = ld_key_name((LdKey) k);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_UNABLE_TO_CREATE_EXECUTION),
+			 errmsg("foreign table \"%s\" requires a condition on %s",
+					get_rel_name(planner_rt_fetch(baserel->relid, root)->relid),
+					names.data),
+			 errdetail("LaunchDarkly has no endpoint that lists %s rows without it.",
+					   fi->res->name),
+			 errhint("Add a WHERE condition such as %s = '...' or %s IN (...).",
+					 first ? first : "key", first ? first : "key")));
 }
 
 /*
@@ -379,6 +455,8 @@ remote_estimates(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi)
 		if (!IsA(c, Const))
 			return;
 		keys[lfirst_int(lk)] = ld_datum_text(c->consttype, c->constvalue);
+		if (!ld_key_value_ok(keys[lfirst_int(lk)]))
+			return;				/* no such row: the scan sends nothing */
 	}
 	t = remote_total(root, baserel, fi, ep->path, keys);
 	if (t >= 0)
@@ -401,7 +479,8 @@ ldGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	fi->res = ld_find_resource(fi->opts.resource);
 	fi->enumerated = LD_ENUMERATED_GUESS;
 	fi->per_series = fi->res->rows_per_series;
-	classify_conds(root, baserel, fi, baserel->baserestrictinfo, &fi->base);
+	if (!classify_conds(root, baserel, fi, baserel->baserestrictinfo, &fi->base))
+		no_endpoint_error(root, baserel, fi);
 	estimate_series(fi, &fi->base);
 	if (fi->opts.use_remote_estimate)
 	{
@@ -521,10 +600,10 @@ ldGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		if (bms_is_empty(outer))
 			continue;
 		ppi = get_baserel_parampathinfo(root, baserel, outer);
-		classify_conds(root, baserel, fi,
-					   list_concat(list_copy(baserel->baserestrictinfo),
-								   ppi->ppi_clauses), &kp);
-		if (kp.remote_conds == NIL ||
+		if (!classify_conds(root, baserel, fi,
+							list_concat(list_copy(baserel->baserestrictinfo),
+										ppi->ppi_clauses), &kp) ||
+			kp.remote_conds == NIL ||
 			bound_mask(kp.key_kinds) == bound_mask(fi->base.key_kinds))
 			continue;			/* the join clause gave no key */
 		estimate_series(fi, &kp);
@@ -580,7 +659,7 @@ ldGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		parse->commandType != CMD_SELECT || parse->rowMarks != NIL ||
 		parse->hasTargetSRFs || parse->sortClause != NIL ||
 		parse->limitOption == LIMIT_OPTION_WITH_TIES ||
-		fi->base.local_conds != NIL || !fi->base.single_series ||
+		fi->base.local_conds != NIL || fi->base.recheck || !fi->base.single_series ||
 		!limit_expr_ok(parse->limitCount) || !limit_expr_ok(parse->limitOffset))
 		return;
 	best = NULL;
@@ -639,10 +718,29 @@ retrieved_attrs(Relation rel, Bitmapset *used)
 }
 
 /*
+ * recheck_clause
+ *		Whether the scan checks a clause itself: every local one, and a key
+ *		condition the API applied unless the column comes from the path.
+ */
+static bool
+recheck_clause(const LdResource *res, LdKeyPlan *kp, RestrictInfo *ri)
+{
+	ListCell   *lr,
+			   *lk;
+
+	forboth(lr, kp->remote_conds, lk, kp->key_kinds)
+		if (lfirst(lr) == ri)
+			return !from_path(res, &res->endpoints[kp->endpoint], lfirst_int(lk));
+	return true;
+}
+
+/*
  * ldGetForeignPlan
- *		Build the ForeignScan: local conditions as its qual, key values
- *		(constants, parameters, or the outer side of a join clause) and
- *		LIMIT/OFFSET as fdw_exprs, the rest in fdw_private.
+ *		Build the ForeignScan: local conditions (and key conditions to
+ *		check again, but no pseudoconstant ones: a gating Result has them)
+ *		as its qual, key values (constants, parameters, or the outer side
+ *		of a join clause) and LIMIT/OFFSET as fdw_exprs, the rest in
+ *		fdw_private.
  */
 ForeignScan *
 ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
@@ -664,16 +762,21 @@ ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	if (best_path->path.param_info != NULL)
 	{
 		/* this path's own keys: the join clauses it was made for */
-		classify_conds(root, baserel, fi,
-					   list_concat(list_copy(baserel->baserestrictinfo),
-								   best_path->path.param_info->ppi_clauses), &param_kp);
+		if (!classify_conds(root, baserel, fi,
+							list_concat(list_copy(baserel->baserestrictinfo),
+										best_path->path.param_info->ppi_clauses),
+							&param_kp))
+			no_endpoint_error(root, baserel, fi);
 		kp = &param_kp;
 	}
 	foreach(lc, scan_clauses)
 	{
 		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
 
-		if (list_member_ptr(kp->remote_conds, ri))
+		/* a gating Result evaluates pseudoconstant quals, once */
+		if (ri->pseudoconstant)
+			continue;
+		if (!recheck_clause(fi->res, kp, ri))
 			continue;
 		local_exprs = lappend(local_exprs, ri->clause);
 		pull_varattnos((Node *) ri->clause, baserel->relid, &attrs);

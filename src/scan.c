@@ -174,45 +174,102 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->tuple_cxt = new_context(estate, "ldai_fdw row");
 }
 
+/* a key value and where it stood in its IN list */
+typedef struct LdListed
+{
+	char	   *text;
+	int			pos;
+} LdListed;
+
+/*
+ * cmp_listed
+ *		qsort order: by text, then by position (first occurrence first).
+ */
+static int
+cmp_listed(const void *a, const void *b)
+{
+	const LdListed *x = (const LdListed *) a;
+	const LdListed *y = (const LdListed *) b;
+	int			c = strcmp(x->text, y->text);
+
+	return c != 0 ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/*
+ * distinct_texts
+ *		The distinct values of n texts, in order of first occurrence, in
+ *		O(n log n): sort by text, keep the first of each run.
+ */
+static List *
+distinct_texts(LdListed *vals, int n)
+{
+	bool	   *keep = palloc0(sizeof(bool) * Max(n, 1));
+	char	  **inorder = palloc(sizeof(char *) * Max(n, 1));
+	List	   *out = NIL;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		inorder[i] = vals[i].text;
+	qsort(vals, n, sizeof(LdListed), cmp_listed);
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(vals[i].text, vals[i - 1].text) != 0)
+			keep[vals[i].pos] = true;
+	for (i = 0; i < n; i++)
+		if (keep[i])
+			out = lappend(out, makeString(inorder[i]));
+	pfree(keep);
+	pfree(inorder);
+	return out;
+}
+
 /*
  * value_texts
- *		The text values of an evaluated key: one value, or each non-null
- *		element of an IN-list array.  NULL matches nothing.
+ *		The text values of an evaluated key: one value, or each distinct
+ *		non-null element of an IN-list array.  NULL matches nothing, and so
+ *		does a value no item can have because it cannot be a path segment
+ *		("", "." or "..": see ld_key_value_ok).
  */
 static List *
 value_texts(Datum d, bool isnull, Oid type)
 {
 	Oid			elemtype = get_element_type(type);
-	List	   *vals = NIL;
+	ArrayType  *arr;
+	int16		len;
+	bool		byval;
+	char		align;
+	Datum	   *elems;
+	bool	   *nulls;
+	LdListed   *vals;
+	int			n,
+				nvals = 0,
+				i;
 
 	if (isnull)
 		return NIL;
 	if (!OidIsValid(elemtype))
-		return list_make1(makeString(ld_datum_text(type, d)));
 	{
-		ArrayType  *arr = DatumGetArrayTypeP(d);
-		int16		len;
-		bool		byval;
-		char		align;
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n,
-					i;
+		char	   *v = ld_datum_text(type, d);
 
-		get_typlenbyvalalign(elemtype, &len, &byval, &align);
-		deconstruct_array(arr, elemtype, len, byval, align, &elems, &nulls, &n);
-		for (i = 0; i < n; i++)
-		{
-			char	   *v;
-
-			if (nulls[i])
-				continue;
-			v = ld_datum_text(elemtype, elems[i]);
-			if (!list_member(vals, makeString(v)))	/* each key once */
-				vals = lappend(vals, makeString(v));
-		}
+		return ld_key_value_ok(v) ? list_make1(makeString(v)) : NIL;
 	}
-	return vals;
+	arr = DatumGetArrayTypeP(d);
+	get_typlenbyvalalign(elemtype, &len, &byval, &align);
+	deconstruct_array(arr, elemtype, len, byval, align, &elems, &nulls, &n);
+	vals = palloc(sizeof(LdListed) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		char	   *v;
+
+		if (nulls[i])
+			continue;
+		v = ld_datum_text(elemtype, elems[i]);
+		if (!ld_key_value_ok(v))
+			continue;
+		vals[nvals].text = v;
+		vals[nvals].pos = nvals;
+		nvals++;
+	}
+	return distinct_texts(vals, nvals);
 }
 
 /*
@@ -565,7 +622,8 @@ next_parent(LdScanState *s)
 		{
 			const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "key"));
 
-			if (k != NULL)
+			/* a key that cannot be a path segment has no rows to read */
+			if (ld_key_value_ok(k))
 				s->parent_keys = lappend(s->parent_keys, makeString(pstrdup(k)));
 		}
 		MemoryContextSwitchTo(old);
