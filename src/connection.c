@@ -30,7 +30,7 @@
 #include "storage/latch.h"
 #include "access/xact.h"
 #include "nodes/execnodes.h"
-#include "parser/parsetree.h"
+#include "executor/executor.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
