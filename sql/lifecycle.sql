@@ -82,9 +82,11 @@ ALTER SERVER ld OPTIONS (DROP timeout_ms);
 -- prefetched pages are requested at once, not at the next wait: right
 -- after FETCH 1 the stand-in has the first page and the next 4 (through
 -- "localhost", so that name resolution and connecting take a few steps)
-SELECT format('CREATE SERVER ld_lh FOREIGN DATA WRAPPER ldai_fdw OPTIONS (base_url %L, '
-              'project_key ''default'', page_size ''10'', max_concurrency ''4'')',
-              replace(url, '127.0.0.1', 'localhost')) FROM ld_test_conf \gexec
+DO $$ BEGIN
+  EXECUTE format('CREATE SERVER ld_lh FOREIGN DATA WRAPPER ldai_fdw OPTIONS (base_url %L, '
+                 'project_key ''default'', page_size ''10'', max_concurrency ''4'')',
+                 (SELECT replace(url, '127.0.0.1', 'localhost') FROM ld_test_conf));
+END $$;
 CREATE USER MAPPING FOR CURRENT_USER SERVER ld_lh OPTIONS (api_key :'ldkey');
 CREATE FOREIGN TABLE lh_results (iteration int) SERVER ld_lh
   OPTIONS (resource 'agent_optimization_results', optimization_key 'support-triage');
