@@ -64,6 +64,20 @@ SELECT lc_rest('c') AS rest;
 ROLLBACK;  -- the mapping is back
 SELECT count(*) AS requests, bool_and(status = 200) AS all_ok FROM ld_requests();
 
+-- another session's ALTER SERVER, seen at our next command
+SELECT bg_connect('lc_bg');
+SELECT ld_clear_log();
+BEGIN;
+DECLARE c CURSOR FOR SELECT iteration FROM ld.agent_optimization_results
+                      WHERE optimization_key = 'support-triage';
+FETCH 1 FROM c;
+SELECT dblink_exec('lc_bg', $$ALTER SERVER ld OPTIONS (SET timeout_ms '25000')$$);
+SELECT count(*) FROM ld.ai_configs;
+SELECT lc_rest('c') AS rest;
+COMMIT;
+SELECT dblink_disconnect('lc_bg');
+SELECT count(*) AS requests, bool_and(status = 200) AS all_ok FROM ld_requests();
+
 -- a WITH HOLD cursor is read to its end at COMMIT; ALTER SERVER afterwards
 -- does not touch what it holds
 SELECT ld_clear_log();
