@@ -71,12 +71,13 @@ BEGIN;
 DECLARE c CURSOR FOR SELECT iteration FROM ld.agent_optimization_results
                       WHERE optimization_key = 'support-triage';
 FETCH 1 FROM c;
-SELECT dblink_exec('lc_bg', $$ALTER SERVER ld OPTIONS (SET timeout_ms '25000')$$);
+SELECT dblink_exec('lc_bg', $$ALTER SERVER ld OPTIONS (ADD connect_timeout_ms '9000')$$);
 SELECT count(*) FROM ld.ai_configs;
 SELECT lc_rest('c') AS rest;
 COMMIT;
 SELECT dblink_disconnect('lc_bg');
 SELECT count(*) AS requests, bool_and(status = 200) AS all_ok FROM ld_requests();
+ALTER SERVER ld OPTIONS (DROP connect_timeout_ms);
 
 -- a WITH HOLD cursor is read to its end at COMMIT; ALTER SERVER afterwards
 -- does not touch what it holds
