@@ -6,8 +6,11 @@
  *
  * Like postgres_fdw's connection cache, one client per user mapping lives
  * for the whole backend, so keep-alive connections are reused across pages
- * and queries.  ALTER SERVER or ALTER USER MAPPING invalidates the entry
- * and the next request starts a fresh client.
+ * and queries.  Each query holds the client it uses until its memory goes
+ * (a use count released by a memory context callback, so also after an
+ * ERROR).  ALTER SERVER or ALTER/DROP USER MAPPING only marks a client:
+ * its holders go on with it, new queries get a new one, and a marked
+ * client is closed once unused (at the latest at transaction end).
  *
  * Every wait goes through WaitEventSetWait on curl's sockets plus our
  * latch, followed by CHECK_FOR_INTERRUPTS(), so a cancel, statement_timeout
@@ -26,7 +29,9 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
-#include "utils/hsearch.h"
+#include "access/xact.h"
+#include "nodes/execnodes.h"
+#include "executor/executor.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -38,18 +43,31 @@
 
 struct LdConn
 {
-	Oid			umid;			/* hash key: user mapping OID */
+	LdConn	   *next;			/* list of every live client */
+	Oid			umid;			/* the user mapping it was made for */
 	LdhClient  *client;
 	char	   *api_key;		/* in TopMemoryContext; never printed */
 	char	   *base_url;
 	int			max_retries;
 	size_t		max_body;		/* max_response_bytes */
-	bool		invalidated;
+	int			uses;			/* executor nodes (and plans) holding it */
+	bool		invalidated;	/* options changed: no new user, close when unused */
 	uint32		server_hash;
 	uint32		mapping_hash;
+	WaitEventSet *wes;			/* kept while curl's socket set stays the same */
+	unsigned long wes_version;
+	int			wes_nsocks;
 };
 
-static HTAB *conn_cache = NULL;
+/* a holder's reference, released when the holder's memory goes */
+typedef struct LdConnUse
+{
+	MemoryContextCallback cb;
+	LdConn	   *conn;
+} LdConnUse;
+
+static LdConn *conn_list = NULL;
+static bool conn_initialized = false;
 
 /*
  * ld_wait_event
@@ -71,59 +89,112 @@ ld_wait_event(void)
 
 /*
  * inval_callback
- *		A server or user mapping changed: mark the clients that used it, so
- *		that the next request reconnects with the new settings.
+ *		A server or user mapping changed: mark the clients that used it.
+ *		Nothing is freed here -- a cursor may still have requests in flight
+ *		on such a client; it keeps it until it ends, while new queries get a
+ *		new client with the new settings.
  */
 static void
 inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
-	HASH_SEQ_STATUS scan;
-	LdConn	   *entry;
+	LdConn	   *c;
 
-	hash_seq_init(&scan, conn_cache);
-	while ((entry = (LdConn *) hash_seq_search(&scan)) != NULL)
+	for (c = conn_list; c != NULL; c = c->next)
 	{
 		if (hashvalue == 0 ||
-			(cacheid == FOREIGNSERVEROID && entry->server_hash == hashvalue) ||
-			(cacheid == USERMAPPINGOID && entry->mapping_hash == hashvalue))
-			entry->invalidated = true;
+			(cacheid == FOREIGNSERVEROID && c->server_hash == hashvalue) ||
+			(cacheid == USERMAPPINGOID && c->mapping_hash == hashvalue))
+			c->invalidated = true;
 	}
 }
 
 /*
- * init_cache
- *		Create the connection cache and register invalidation callbacks.
+ * free_conn
+ *		Close a client (its transfers and connections) and wipe its key.
+ *		Only for a client nobody uses.
  */
 static void
-init_cache(void)
+free_conn(LdConn *c)
 {
-	HASHCTL		ctl;
+	if (c->wes)
+		FreeWaitEventSet(c->wes);
+	ldh_client_free(c->client);
+	if (c->api_key)
+	{
+		memset(c->api_key, 0, strlen(c->api_key));
+		pfree(c->api_key);
+	}
+	if (c->base_url)
+		pfree(c->base_url);
+	pfree(c);
+}
 
-	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(LdConn);
-	conn_cache = hash_create("ldai_fdw connections", 8, &ctl,
-							 HASH_ELEM | HASH_BLOBS);
+/*
+ * sweep_conns
+ *		Free the invalidated clients that nobody uses any more.
+ */
+static void
+sweep_conns(void)
+{
+	LdConn	  **link = &conn_list;
+
+	while (*link != NULL)
+	{
+		LdConn	   *c = *link;
+
+		if (c->invalidated && c->uses == 0)
+		{
+			*link = c->next;
+			free_conn(c);
+		}
+		else
+			link = &c->next;
+	}
+}
+
+/*
+ * xact_callback
+ *		At the end of a transaction, close the clients of servers and user
+ *		mappings that changed or went (their holders ended with their
+ *		queries; a WITH HOLD cursor is materialized before this).
+ */
+static void
+xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		sweep_conns();
+}
+
+/*
+ * release_use
+ *		Memory context callback: a holder of a client is gone (its query
+ *		ended, normally or by an ERROR).  The last holder of an invalidated
+ *		client closes it.
+ */
+static void
+release_use(void *arg)
+{
+	LdConn	   *c = ((LdConnUse *) arg)->conn;
+
+	Assert(c->uses > 0);
+	c->uses--;
+	if (c->uses == 0 && c->invalidated)
+		sweep_conns();
+}
+
+/*
+ * init_conns
+ *		Register the invalidation and transaction callbacks, once.
+ */
+static void
+init_conns(void)
+{
 	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, inval_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(USERMAPPINGOID, inval_callback, (Datum) 0);
-}
-
-/*
- * drop_entry
- *		Close an entry's client and forget its settings.
- */
-static void
-drop_entry(LdConn *entry)
-{
-	ldh_client_free(entry->client);
-	entry->client = NULL;
-	if (entry->api_key)
-	{
-		memset(entry->api_key, 0, strlen(entry->api_key));
-		pfree(entry->api_key);
-	}
-	if (entry->base_url)
-		pfree(entry->base_url);
-	entry->api_key = entry->base_url = NULL;
+	RegisterXactCallback(xact_callback, NULL);
+	conn_initialized = true;
 }
 
 /*
@@ -155,59 +226,176 @@ mapping_api_key(UserMapping *user)
 }
 
 /*
+ * new_conn
+ *		A new client for a user mapping, first in the list.
+ */
+static LdConn *
+new_conn(UserMapping *user, const LdOptions *opts, const LdhConfig *config)
+{
+	char	   *key = mapping_api_key(user);
+	LdConn	   *c = MemoryContextAllocZero(TopMemoryContext, sizeof(LdConn));
+
+	c->client = ldh_client_new(config);
+	if (c->client == NULL)
+	{
+		pfree(c);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory creating an HTTP client")));
+	}
+	c->umid = user->umid;
+	c->api_key = MemoryContextStrdup(TopMemoryContext, key);
+	c->base_url = MemoryContextStrdup(TopMemoryContext, opts->base_url);
+	c->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID,
+										   ObjectIdGetDatum(user->serverid));
+	c->mapping_hash = GetSysCacheHashValue1(USERMAPPINGOID,
+											ObjectIdGetDatum(user->umid));
+	c->next = conn_list;
+	conn_list = c;
+	return c;
+}
+
+/*
  * ld_get_connection
  *		The client of a user mapping, created (or re-created after an
- *		invalidation) as needed, configured with the current options.
+ *		invalidation) as needed, configured with the current options.  The
+ *		caller holds it until CurrentMemoryContext goes (for an executor
+ *		node, its query): an invalidation meanwhile does not close it.
  */
 LdConn *
 ld_get_connection(UserMapping *user, const LdOptions *opts)
 {
-	LdConn	   *entry;
-	bool		found;
+	LdConn	   *c;
 	LdhConfig	config;
 
 	ld_require_utf8();			/* a server restored into a non-UTF8 database */
-	if (conn_cache == NULL)
-		init_cache();
-	entry = hash_search(conn_cache, &user->umid, HASH_ENTER, &found);
-	if (!found)
-	{
-		entry->client = NULL;
-		entry->api_key = entry->base_url = NULL;
-		entry->invalidated = false;
-	}
-	if (entry->invalidated)
-		drop_entry(entry);
-	entry->invalidated = false;
-
+	if (!conn_initialized)
+		init_conns();
+	sweep_conns();
 	memset(&config, 0, sizeof(config));
 	config.user_agent = ld_user_agent();	/* with ldai_fdw.application_name */
 	config.connect_timeout_ms = opts->connect_timeout_ms;
 	config.timeout_ms = opts->timeout_ms;
 	config.max_body_bytes = (size_t) opts->max_response_bytes;
 	config.ca_file = opts->ca_file;
-	if (entry->client == NULL)
-	{
-		char	   *key = mapping_api_key(user);
 
-		entry->client = ldh_client_new(&config);
-		if (entry->client == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory creating an HTTP client")));
-		entry->api_key = MemoryContextStrdup(TopMemoryContext, key);
-		entry->base_url = MemoryContextStrdup(TopMemoryContext, opts->base_url);
-		entry->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID,
-												   ObjectIdGetDatum(user->serverid));
-		entry->mapping_hash = GetSysCacheHashValue1(USERMAPPINGOID,
-													ObjectIdGetDatum(user->umid));
-	}
+	for (c = conn_list; c != NULL; c = c->next)
+		if (c->umid == user->umid && !c->invalidated)
+			break;
+	if (c == NULL)
+		c = new_conn(user, opts, &config);
 	else
-		ldh_client_configure(entry->client, &config);
-	entry->max_retries = opts->max_retries;
-	entry->max_body = config.max_body_bytes;
-	return entry;
+		ldh_client_configure(c->client, &config);
+	c->max_retries = opts->max_retries;
+	c->max_body = config.max_body_bytes;
+	ld_connection_hold(c, CurrentMemoryContext);
+	return c;
 }
+
+/*
+ * ld_connection_hold
+ *		Take a use of a client until a memory context goes: for the query
+ *		that asked for it, and for calls queued until COMMIT (xact.c), so
+ *		that an invalidation meanwhile never closes it under them.
+ */
+void
+ld_connection_hold(LdConn *c, MemoryContext cxt)
+{
+	LdConnUse  *use = MemoryContextAllocZero(cxt, sizeof(LdConnUse));
+
+	use->conn = c;
+	use->cb.func = release_use;
+	use->cb.arg = use;
+	MemoryContextRegisterResetCallback(cxt, &use->cb);
+	c->uses++;
+}
+
+/*
+ * ld_connection_for
+ *		The client for a foreign table as a user sees it: that user's (or,
+ *		for InvalidOid, the current user's) mapping for the table's server.
+ *		The one place where scans, modifications and the planner find it.
+ */
+LdConn *
+ld_connection_for(Oid relid, Oid userid, const LdOptions *opts)
+{
+	ForeignTable *table = GetForeignTable(relid);
+
+	if (!OidIsValid(userid))
+		userid = GetUserId();
+	return ld_get_connection(GetUserMapping(userid, table->serverid), opts);
+}
+
+/*
+ * ld_scan_user
+ *		The user whose mapping a foreign scan uses (the view owner for a
+ *		view, as the executor checks permissions), InvalidOid for the
+ *		current user.
+ */
+Oid
+ld_scan_user(ForeignScanState *node)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+#if PG_VERSION_NUM >= 160000
+	return fsplan->checkAsUser;
+#else
+	RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, node->ss.ps.state);
+
+	return rte->checkAsUser;
+#endif
+}
+
+/*
+ * conn_wait_set
+ *		The WaitEventSet for curl's current sockets plus our latch.  It is
+ *		kept with the client and rebuilt only when curl's socket set
+ *		changes, so a long download does not build one per wake-up; it is
+ *		freed with the client, and a half-built one on an ERROR.
+ */
+static WaitEventSet *
+conn_wait_set(LdConn *conn)
+{
+	const LdhSocket *socks;
+	long		timeout;
+	unsigned long version;
+	int			nsocks = ldh_wait_set(conn->client, &socks, &timeout, &version);
+	WaitEventSet *volatile set;
+	int			i;
+
+	if (conn->wes != NULL && conn->wes_version == version)
+		return conn->wes;
+	if (conn->wes != NULL)
+		FreeWaitEventSet(conn->wes);
+	conn->wes = NULL;
+#if PG_VERSION_NUM >= 170000
+	set = CreateWaitEventSet(NULL, nsocks + 2);
+#else
+	set = CreateWaitEventSet(TopMemoryContext, nsocks + 2);
+#endif
+	PG_TRY();
+	{
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (i = 0; i < nsocks; i++)
+			if (socks[i].events != 0)
+				AddWaitEventToSet(set,
+								  ((socks[i].events & LDH_EV_IN) ? WL_SOCKET_READABLE : 0) |
+								  ((socks[i].events & LDH_EV_OUT) ? WL_SOCKET_WRITEABLE : 0),
+								  socks[i].fd, NULL, NULL);
+	}
+	PG_CATCH();
+	{
+		FreeWaitEventSet(set);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	conn->wes = set;
+	conn->wes_version = version;
+	return set;
+}
+
+/* how many ready events one wake-up handles (the rest wait for the next) */
+#define LD_MAX_EVENTS 64
 
 /*
  * wait_once
@@ -215,17 +403,17 @@ ld_get_connection(UserMapping *user, const LdOptions *opts)
  *		let curl act on what happened.  Interrupts are serviced here.
  */
 static void
-wait_once(LdhClient *client)
+wait_once(LdConn *conn)
 {
-	LdhSocket	socks[LDH_MAX_SOCKETS];
-	WaitEvent	events[LDH_MAX_SOCKETS + 2];
-	WaitEventSet *set;
+	LdhClient  *client = conn->client;
+	const LdhSocket *socks;
+	WaitEvent	events[LD_MAX_EVENTS];
 	long		timeout;
-	int			nsocks,
-				nev,
+	unsigned long version;
+	int			nev,
 				i;
 
-	nsocks = ldh_wait_set(client, socks, LDH_MAX_SOCKETS, &timeout);
+	(void) ldh_wait_set(client, &socks, &timeout, &version);
 	if (timeout == 0)
 	{
 		ldh_on_event(client, LDH_SOCKET_TIMEOUT, 0);
@@ -234,21 +422,8 @@ wait_once(LdhClient *client)
 	if (timeout < 0 || timeout > 1000)
 		timeout = 1000;
 
-#if PG_VERSION_NUM >= 170000
-	set = CreateWaitEventSet(NULL, nsocks + 2);
-#else
-	set = CreateWaitEventSet(CurrentMemoryContext, nsocks + 2);
-#endif
-	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	for (i = 0; i < nsocks; i++)
-		AddWaitEventToSet(set,
-						  ((socks[i].events & LDH_EV_IN) ? WL_SOCKET_READABLE : 0) |
-						  ((socks[i].events & LDH_EV_OUT) ? WL_SOCKET_WRITEABLE : 0),
-						  socks[i].fd, NULL, NULL);
-	nev = WaitEventSetWait(set, timeout, events, lengthof(events), ld_wait_event());
-	FreeWaitEventSet(set);
-
+	nev = WaitEventSetWait(conn_wait_set(conn), timeout, events, lengthof(events),
+						   ld_wait_event());
 	if (nev == 0)
 		ldh_on_event(client, LDH_SOCKET_TIMEOUT, 0);
 	for (i = 0; i < nev; i++)
@@ -285,26 +460,6 @@ ld_sleep_ms(long ms)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-}
-
-/*
- * retry_delay_ms
- *		How long to wait before retry number attempt+1: what the server
- *		asked for (Retry-After, X-Ratelimit-Reset) if anything, else
- *		exponential backoff from 250 ms with +-25% jitter.
- */
-static long
-retry_delay_ms(const LdhResponse *r, int attempt)
-{
-	long		base = 250L << (attempt < 8 ? attempt : 8);
-	struct timeval tv;
-	long		asked;
-
-	gettimeofday(&tv, NULL);
-	asked = ldh_retry_after_ms(r, (long long) tv.tv_sec * 1000 + tv.tv_usec / 1000);
-	if (asked >= 0)
-		return asked;
-	return base - base / 4 + (long) (random() % (base / 2 + 1));
 }
 
 /* the longest wait between retries we accept from a server */
@@ -345,24 +500,45 @@ check_wait_fits(const char *method, const char *path, long delay, long status)
 }
 
 /*
- * is_retryable
- *		Whether a failed attempt may be repeated.  A GET is safe to repeat;
- *		a write only when the server surely did not act on it (429, or a
- *		connect failure before anything was sent), so that a result is
- *		never created twice.
+ * retry_delay
+ *		The retry policy, the only one: whether attempt number attempt
+ *		(0 = the first) of a request may be repeated, and if so how long to
+ *		wait first (*delay_ms).
+ *
+ *		At most max_retries repeats.  A GET is safe to repeat after a
+ *		transport failure, a 429 or a 502/503/504; a write only when the
+ *		server surely did not act on it (a 429, or a connect failure before
+ *		anything was sent), so that nothing is created twice.  Other 4xx and
+ *		5xx answers and an oversized body are final.  The wait is what the
+ *		server asked for (Retry-After, X-Ratelimit-Reset) if anything, else
+ *		exponential backoff from 250 ms with +-25% jitter.
  */
 static bool
-is_retryable(const char *method, const LdhResponse *r)
+retry_delay(const LdConn *conn, const char *method, const LdhResponse *r,
+			int attempt, long *delay_ms)
 {
 	bool		idempotent = strcmp(method, "GET") == 0;
+	bool		retry;
+	long		base = 250L << (attempt < 8 ? attempt : 8);
+	struct timeval tv;
+	long		asked;
 
+	if (attempt >= conn->max_retries)
+		return false;
 	if (r->outcome == LDH_CONNECT_FAILED && !r->request_sent)
-		return true;
-	if (r->outcome == LDH_DONE)
-		return r->status == 429 ||
+		retry = true;
+	else if (r->outcome == LDH_DONE)
+		retry = r->status == 429 ||
 			(idempotent && (r->status == 502 || r->status == 503 || r->status == 504));
-	return idempotent && (r->outcome == LDH_TIMED_OUT || r->outcome == LDH_FAILED ||
-						  r->outcome == LDH_CONNECT_FAILED);
+	else
+		retry = idempotent && (r->outcome == LDH_TIMED_OUT || r->outcome == LDH_FAILED ||
+							   r->outcome == LDH_CONNECT_FAILED);
+	if (!retry)
+		return false;
+	gettimeofday(&tv, NULL);
+	asked = ldh_retry_after_ms(r, (long long) tv.tv_sec * 1000 + tv.tv_usec / 1000);
+	*delay_ms = asked >= 0 ? asked : base - base / 4 + (long) (random() % (base / 2 + 1));
+	return true;
 }
 
 /*
@@ -501,7 +677,7 @@ wait_transfer(LdConn *conn, LdhTransfer *t)
 	PG_TRY();
 	{
 		while (!ldh_finished(t))
-			wait_once(conn->client);
+			wait_once(conn);
 	}
 	PG_CATCH();
 	{
@@ -512,22 +688,67 @@ wait_transfer(LdConn *conn, LdhTransfer *t)
 }
 
 /*
- * run_transfer
- *		Start one attempt and wait for it to finish.
+ * complete_request
+ *		Finish a request whose first attempt t is under way (NULL: not
+ *		started yet), repeating it as retry_delay() allows, and return its
+ *		HTTP status and body (living as long as the current memory
+ *		context).  Transport failures are reported here; HTTP error
+ *		statuses are the caller's.  Returns true if the server rate-limited
+ *		it.  Every path -- plain requests, prefetched pages, concurrent
+ *		writes -- ends here, so they share one retry policy.
  */
-static LdhTransfer *
-run_transfer(LdConn *conn, const LdhRequest *req)
+static bool
+complete_request(LdConn *conn, LdhTransfer *t, const LdhRequest *req,
+				 const char *path, LdStats *stats, LdResult *result)
 {
-	LdhTransfer *t = start_transfer(conn, req);
+	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
+	bool		limited = false;
+	int			attempt;
 
-	wait_transfer(conn, t);
-	return t;
+	for (attempt = 0;; attempt++)
+	{
+		LdhResponse r;
+		long		delay;
+
+		if (t == NULL)
+			t = start_transfer(conn, req);
+		wait_transfer(conn, t);
+		r = *ldh_response(t);
+		stats->requests++;
+		stats->bytes += r.bytes_received;
+		if (r.outcome == LDH_DONE && r.status == 429)
+			limited = true;
+		if (retry_delay(conn, req->method, &r, attempt, &delay))
+		{
+			ldh_release(conn->client, t);
+			t = NULL;
+			check_wait_fits(req->method, path, delay, r.status);
+			elog(DEBUG1, "ldai_fdw: retrying %s %s in %ld ms (attempt %d)",
+				 req->method, path, delay, attempt + 1);
+			stats->retries++;
+			ld_sleep_ms(delay);
+			continue;
+		}
+		if (r.outcome != LDH_DONE)
+		{
+			ldh_release(conn->client, t);
+			report_transport_error(req->method, path, &r, conn);
+		}
+		take_result(t, &r, result, cb);
+		ldh_release(conn->client, t);
+		return limited;
+	}
 }
+
+/* how long starting a request may drive it (and the others) on its way */
+#define LD_START_BUDGET_MS 5
 
 /*
  * ld_async_start
- *		Start a request without waiting for it (prefetch, batch insert);
- *		NULL if no transfer slot is free.  The caller owns the transfer.
+ *		Start a request without waiting for it (prefetch, concurrent
+ *		writes); NULL if no transfer slot is free.  The caller owns the
+ *		transfer.  The request goes out at once, as far as it can without
+ *		waiting, not only at the next wait.
  */
 LdhTransfer *
 ld_async_start(LdConn *conn, const char *method, const char *path, const char *body,
@@ -539,45 +760,30 @@ ld_async_start(LdConn *conn, const char *method, const char *path, const char *b
 	fill_request(&req, conn, method, path, body, extra_header);
 	t = ldh_start(conn->client, &req);	/* NULL: no slot free */
 	pfree((char *) req.url);
+	if (t != NULL)
+		ldh_progress(conn->client, LD_START_BUDGET_MS);
 	return t;
 }
 
 /*
  * ld_async_finish
- *		Wait for a request started with ld_async_start.  A complete answer
- *		is returned as is (for a GET, only a 2xx one).  Otherwise the
- *		request is sent again the normal way -- with its retries and error
- *		reports -- when that is safe: always for a GET, for a write only
- *		after a 429 or a connect failure before anything was sent; other
- *		transport failures of a write are errors.  Returns true if the
- *		server rate-limited it, so the caller can slow down.
+ *		Finish a request started with ld_async_start, with the retries and
+ *		error reports of ld_request (the same policy: the started transfer
+ *		is the first attempt).  Returns true if the server rate-limited it,
+ *		so the caller can slow down.
  */
 bool
 ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method, const char *path,
 				const char *body, const char *extra_header, LdStats *stats,
 				LdResult *result)
 {
-	bool		get = strcmp(method, "GET") == 0;
-	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
-	LdhResponse r;
+	LdhRequest	req;
+	bool		limited;
 
-	wait_transfer(conn, t);
-	r = *ldh_response(t);
-	stats->requests++;
-	stats->bytes += r.bytes_received;
-	if (r.outcome == LDH_DONE && r.status != 429 &&
-		(!get || (r.status >= 200 && r.status <= 299)))
-	{
-		take_result(t, &r, result, cb);
-		ldh_release(conn->client, t);
-		return false;
-	}
-	ldh_release(conn->client, t);
-	if (!get && r.status != 429 && !(r.outcome == LDH_CONNECT_FAILED && !r.request_sent))
-		report_transport_error(method, path, &r, conn);
-	stats->retries++;
-	ld_request(conn, method, path, body, extra_header, stats, result);
-	return r.status == 429;
+	fill_request(&req, conn, method, path, body, extra_header);
+	limited = complete_request(conn, t, &req, path, stats, result);
+	pfree((char *) req.url);
+	return limited;
 }
 
 /*
@@ -594,8 +800,9 @@ ld_async_cancel(LdConn *conn, LdhTransfer *t)
 /*
  * ld_request
  *		Send one request (retrying what may be retried) and return its HTTP
- *		status and body, which lives as long as the current memory context.  Transport
- *		failures are reported here; HTTP error statuses are the caller's.
+ *		status and body, which lives as long as the current memory context.
+ *		Transport failures are reported here; HTTP error statuses are the
+ *		caller's.
  */
 void
 ld_request(LdConn *conn, const char *method, const char *path,
@@ -603,39 +810,9 @@ ld_request(LdConn *conn, const char *method, const char *path,
 		   LdStats *stats, LdResult *result)
 {
 	LdhRequest	req;
-	int			attempt;
-	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
 
 	fill_request(&req, conn, method, path, body, extra_header);
-
-	for (attempt = 0;; attempt++)
-	{
-		LdhTransfer *t = run_transfer(conn, &req);
-		LdhResponse r = *ldh_response(t);
-
-		stats->requests++;
-		stats->bytes += r.bytes_received;
-		if (attempt < conn->max_retries && is_retryable(method, &r))
-		{
-			long		delay = retry_delay_ms(&r, attempt);
-
-			ldh_release(conn->client, t);
-			check_wait_fits(method, path, delay, r.status);
-			elog(DEBUG1, "ldai_fdw: retrying %s %s in %ld ms (attempt %d)",
-				 method, path, delay, attempt + 1);
-			stats->retries++;
-			ld_sleep_ms(delay);
-			continue;
-		}
-		if (r.outcome != LDH_DONE)
-		{
-			ldh_release(conn->client, t);
-			report_transport_error(method, path, &r, conn);
-		}
-		take_result(t, &r, result, cb);
-		ldh_release(conn->client, t);
-		break;
-	}
+	(void) complete_request(conn, NULL, &req, path, stats, result);
 	pfree((char *) req.url);
 }
 

@@ -207,7 +207,6 @@ ldBeginDirectModify(ForeignScanState *node, int eflags)
 	Relation	rel = node->ss.ss_currentRelation;
 	LdDirectState *s = palloc0(sizeof(LdDirectState));
 	int			nkeys;
-	Oid			userid;
 
 	node->fdw_state = s;
 	s->key_kinds = (List *) list_nth(priv, LdDirKeyKinds);
@@ -219,18 +218,7 @@ ldBeginDirectModify(ForeignScanState *node, int eflags)
 		return;
 	ld_get_options(RelationGetRelid(rel), &s->opts);
 	s->res = ld_find_resource(s->opts.resource);
-#if PG_VERSION_NUM >= 160000
-	userid = OidIsValid(fsplan->checkAsUser) ? fsplan->checkAsUser : GetUserId();
-#else
-	{
-		RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, node->ss.ps.state);
-
-		userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-	}
-#endif
-	s->conn = ld_get_connection(GetUserMapping(userid,
-											   GetForeignTable(RelationGetRelid(rel))->serverid),
-								&s->opts);
+	s->conn = ld_connection_for(RelationGetRelid(rel), ld_scan_user(node), &s->opts);
 	{
 		List	   *all = NIL;
 		int			i;

@@ -16,6 +16,7 @@
  */
 #include "http.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,9 @@ struct LdhClient
 	char	   *ca_file;
 	long		timer_ms;		/* curl's requested timeout, -1 = none */
 	int			nsockets;
-	LdhSocket	sockets[LDH_MAX_SOCKETS];
+	int			socket_cap;
+	LdhSocket  *sockets;		/* malloc'd, grown as curl asks for more */
+	unsigned long socket_version;	/* bumped when the socket set changes */
 	LdhTransfer transfers[LDH_MAX_TRANSFERS];
 };
 
@@ -65,11 +68,15 @@ ldh_global_init(void)
 /*
  * socket_cb
  *		curl's socket callback: remember which sockets to watch, and for what.
+ *		The set grows as needed (curl may open two sockets per connection
+ *		while it tries IPv6 and IPv4), so no transfer limit is below it; only
+ *		a failed allocation refuses a socket (curl then fails the transfer).
  */
 static int
 socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	LdhClient  *client = (LdhClient *) userp;
+	int			events;
 	int			i;
 
 	(void) easy;
@@ -81,19 +88,33 @@ socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 	if (what == CURL_POLL_REMOVE)
 	{
 		if (i < client->nsockets)
+		{
 			client->sockets[i] = client->sockets[--client->nsockets];
+			client->socket_version++;
+		}
 		return 0;
 	}
 	if (i == client->nsockets)
 	{
-		if (client->nsockets == LDH_MAX_SOCKETS)
-			return -1;			/* makes the transfer fail, never overflows */
+		if (client->nsockets == client->socket_cap)
+		{
+			int			cap = client->socket_cap ? client->socket_cap * 2 : 16;
+			LdhSocket  *grown = realloc(client->sockets, cap * sizeof(LdhSocket));
+
+			if (grown == NULL)
+				return -1;
+			client->sockets = grown;
+			client->socket_cap = cap;
+		}
 		client->nsockets++;
 		client->sockets[i].fd = (int) s;
+		client->sockets[i].events = 0;
 	}
-	client->sockets[i].events =
-		((what == CURL_POLL_IN || what == CURL_POLL_INOUT) ? LDH_EV_IN : 0) |
+	events = ((what == CURL_POLL_IN || what == CURL_POLL_INOUT) ? LDH_EV_IN : 0) |
 		((what == CURL_POLL_OUT || what == CURL_POLL_INOUT) ? LDH_EV_OUT : 0);
+	if (client->sockets[i].events != events)
+		client->socket_version++;
+	client->sockets[i].events = events;
 	return 0;
 }
 
@@ -173,6 +194,7 @@ ldh_client_free(LdhClient *client)
 		return;
 	ldh_release_all(client);
 	curl_multi_cleanup(client->multi);
+	free(client->sockets);
 	free(client->user_agent);
 	free(client->ca_file);
 	free(client);
@@ -294,13 +316,32 @@ write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 }
 
 /*
+ * append_header
+ *		curl_slist_append that frees the whole list when it fails (it
+ *		returns NULL when out of memory), so that a NULL list means failure.
+ */
+static struct curl_slist *
+append_header(struct curl_slist *list, const char *header)
+{
+	struct curl_slist *h;
+
+	if (list == NULL)
+		return NULL;
+	h = curl_slist_append(list, header);
+	if (h == NULL)
+		curl_slist_free_all(list);
+	return h;
+}
+
+/*
  * add_headers
  *		Build the request's header list: auth, identity, content type.
+ *		NULL when out of memory.
  */
 static struct curl_slist *
 add_headers(const LdhClient *client, const LdhRequest *req)
 {
-	struct curl_slist *h = NULL;
+	struct curl_slist *h;
 	char	   *auth;
 	size_t		len = strlen(req->api_key ? req->api_key : "") + 32;
 
@@ -309,16 +350,16 @@ add_headers(const LdhClient *client, const LdhRequest *req)
 		return NULL;
 	/* LaunchDarkly takes the raw token, without "Bearer" */
 	snprintf(auth, len, "Authorization: %s", req->api_key ? req->api_key : "");
-	h = curl_slist_append(h, auth);
+	h = curl_slist_append(NULL, auth);
 	memset(auth, 0, len);
 	free(auth);
-	h = curl_slist_append(h, "Accept: application/json");
+	h = append_header(h, "Accept: application/json");
 	/* no "Expect: 100-continue" round trip before a body */
-	h = curl_slist_append(h, "Expect:");
+	h = append_header(h, "Expect:");
 	if (req->body != NULL)
-		h = curl_slist_append(h, "Content-Type: application/json");
+		h = append_header(h, "Content-Type: application/json");
 	if (req->extra_header != NULL)
-		h = curl_slist_append(h, req->extra_header);
+		h = append_header(h, req->extra_header);
 	(void) client;
 	return h;
 }
@@ -364,6 +405,17 @@ set_options(LdhClient *client, LdhTransfer *t, const LdhRequest *req)
 	SETOPT(CURLOPT_PRIVATE, t);
 	if (strcmp(req->method, "GET") != 0)
 		SETOPT(CURLOPT_CUSTOMREQUEST, req->method);
+	if (strcmp(req->method, "POST") == 0)
+	{
+		/*
+		 * A POST creates something and the API has no idempotency key: it
+		 * must never be sent twice.  On a reused keep-alive connection that
+		 * the server closed meanwhile, curl would silently send it again on
+		 * a new one; a connection of its own rules that out.
+		 */
+		SETOPT(CURLOPT_FRESH_CONNECT, 1L);
+		SETOPT(CURLOPT_FORBID_REUSE, 1L);
+	}
 	if (req->body != NULL)
 	{
 		/* a sized body, never chunked */
@@ -486,17 +538,20 @@ collect_finished(LdhClient *client)
 
 /*
  * ldh_wait_set
- *		Tell the caller what to wait for: up to max sockets with their
- *		events, and a timeout (-1 = none).  Returns the number of sockets.
+ *		Tell the caller what to wait for: the sockets with their events
+ *		(valid until the next call into this layer), a timeout (-1 = none),
+ *		and a number that changes whenever the socket set does (so that a
+ *		caller may keep its wait set until then).  Returns the number of
+ *		sockets.
  */
 int
-ldh_wait_set(LdhClient *client, LdhSocket *sockets, int max, long *timeout_ms)
+ldh_wait_set(LdhClient *client, const LdhSocket **sockets, long *timeout_ms,
+			 unsigned long *version)
 {
-	int			n = client->nsockets < max ? client->nsockets : max;
-
-	memcpy(sockets, client->sockets, n * sizeof(LdhSocket));
+	*sockets = client->sockets;
 	*timeout_ms = client->timer_ms;
-	return n;
+	*version = client->socket_version;
+	return client->nsockets;
 }
 
 /*
@@ -521,6 +576,101 @@ ldh_on_event(LdhClient *client, int fd, int events)
 		curl_multi_socket_action(client->multi, (curl_socket_t) fd, mask, &running);
 	}
 	collect_finished(client);
+}
+
+/*
+ * unsent
+ *		Whether some running transfer has not sent its request yet
+ *		(resolving, connecting, or waiting for its socket to take it).
+ */
+static int
+unsent(LdhClient *client)
+{
+	int			i;
+
+	for (i = 0; i < LDH_MAX_TRANSFERS; i++)
+	{
+		LdhTransfer *t = &client->transfers[i];
+		long		sent = 0;
+
+		if (t->in_use && t->response.outcome == LDH_PENDING &&
+			curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK &&
+			sent == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * now_ms
+ *		A monotonic clock in milliseconds.
+ */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * ldh_progress
+ *		Let the transfers go as far as they can right away: act on the
+ *		sockets that are ready (a name resolved, a connect that completed,
+ *		a request that can be written, an answer that arrived) and on curl's
+ *		timer, until every running transfer has sent its request or
+ *		budget_ms have passed.  Called after starting requests, so that
+ *		prefetched pages are on their way before the caller goes back to
+ *		its rows, not only at its next wait.
+ */
+void
+ldh_progress(LdhClient *client, long budget_ms)
+{
+	long long	deadline = now_ms() + budget_ms;
+	int			round;
+
+	for (round = 0; round < 64 && unsent(client); round++)
+	{
+		struct pollfd fds[LDH_MAX_TRANSFERS * 2];
+		long long	left = deadline - now_ms();
+		int			wait = left > 0 ? (int) left : 0;
+		int			n = 0;
+		int			ready;
+		int			i;
+		int			running = 0;
+
+		for (i = 0; i < client->nsockets && n < (int) (sizeof(fds) / sizeof(fds[0])); i++)
+		{
+			fds[n].fd = client->sockets[i].fd;
+			fds[n].events = ((client->sockets[i].events & LDH_EV_IN) ? POLLIN : 0) |
+				((client->sockets[i].events & LDH_EV_OUT) ? POLLOUT : 0);
+			fds[n].revents = 0;
+			n++;
+		}
+		if (client->timer_ms >= 0 && client->timer_ms < wait)
+			wait = (int) client->timer_ms;
+		ready = poll(fds, n, wait);
+		if (ready <= 0)
+			curl_multi_socket_action(client->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		for (i = 0; i < n && ready > 0; i++)
+		{
+			int			mask = 0;
+
+			if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
+				mask |= CURL_CSELECT_IN;
+			if (fds[i].revents & POLLOUT)
+				mask |= CURL_CSELECT_OUT;
+			if (fds[i].revents & POLLERR)
+				mask |= CURL_CSELECT_ERR;
+			if (mask != 0)
+				curl_multi_socket_action(client->multi, (curl_socket_t) fds[i].fd,
+										 mask, &running);
+		}
+		collect_finished(client);
+		if (left <= 0)
+			break;
+	}
 }
 
 /*

@@ -22,8 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LDH_MAX_SOCKETS 32
-#define LDH_MAX_TRANSFERS 64
+#define LDH_MAX_TRANSFERS 64		/* sockets are tracked without a limit */
 #define LDH_SOCKET_TIMEOUT (-1)		/* "fd" meaning: curl's timer expired */
 
 /* what a socket waits for, and what happened on it */
@@ -115,9 +114,10 @@ extern int	ldh_finished(const LdhTransfer *transfer);
 extern void ldh_release(LdhClient *client, LdhTransfer *transfer);
 extern void ldh_release_all(LdhClient *client);
 
-extern int	ldh_wait_set(LdhClient *client, LdhSocket *sockets, int max,
-						 long *timeout_ms);
+extern int	ldh_wait_set(LdhClient *client, const LdhSocket **sockets,
+						 long *timeout_ms, unsigned long *version);
 extern void ldh_on_event(LdhClient *client, int fd, int events);
+extern void ldh_progress(LdhClient *client, long budget_ms);
 
 extern long ldh_retry_after_ms(const LdhResponse *response, long long now_ms);
 extern char *ldh_escape(const char *segment);

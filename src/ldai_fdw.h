@@ -193,6 +193,9 @@ typedef struct LdResult
 typedef struct LdConn LdConn;
 
 extern LdConn *ld_get_connection(UserMapping *user, const LdOptions *opts);
+extern LdConn *ld_connection_for(Oid relid, Oid userid, const LdOptions *opts);
+extern void ld_connection_hold(LdConn *c, MemoryContext cxt);
+extern Oid	ld_scan_user(ForeignScanState *node);
 extern void ld_request(LdConn *conn, const char *method, const char *path,
 					   const char *body, const char *extra_header,
 					   LdStats *stats, LdResult *result);

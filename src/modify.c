@@ -329,12 +329,10 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	{
 		RangeTblEntry *rte = exec_rt_fetch(rinfo->ri_RangeTableIndex, estate);
 
-		userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+		userid = rte->checkAsUser;
 	}
 #endif
-	s->conn = ld_get_connection(GetUserMapping(userid,
-											   GetForeignTable(RelationGetRelid(rel))->serverid),
-								&s->opts);
+	s->conn = ld_connection_for(RelationGetRelid(rel), userid, &s->opts);
 	s->attrs = ld_build_attrs(rel, s->res, all_attnums(rel), &s->nattrs);
 	s->row_cxt = AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw row",
 									   ALLOCSET_DEFAULT_SIZES);

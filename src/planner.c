@@ -401,10 +401,7 @@ remote_total(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 			 const char *tmpl, const char *const *keys)
 {
 	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
-	Oid			userid = OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
-	LdConn	   *conn = ld_get_connection(GetUserMapping(userid,
-														GetForeignTable(rte->relid)->serverid),
-										 &fi->opts);
+	LdConn	   *conn = ld_connection_for(rte->relid, baserel->userid, &fi->opts);
 	LdEndpoint	ep = {tmpl};
 	char	   *path = psprintf("%s?limit=1&offset=0",
 								ld_build_path(&ep, fi->opts.project_key, keys, true));

@@ -109,26 +109,6 @@ static void cancel_prefetch(LdScanState *s, LdPager *pg);
 	AllocSetContextCreate((estate)->es_query_cxt, (name), ALLOCSET_DEFAULT_SIZES)
 
 /*
- * scan_user
- *		The user whose mapping the scan uses (the view owner for views).
- */
-static Oid
-scan_user(ForeignScanState *node)
-{
-#if PG_VERSION_NUM >= 160000
-	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
-
-	return OidIsValid(fsplan->checkAsUser) ? fsplan->checkAsUser : GetUserId();
-#else
-	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
-	RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid,
-									   node->ss.ps.state);
-
-	return OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
-#endif
-}
-
-/*
  * ldBeginForeignScan
  *		Set up the scan from the plan's fdw_private; no request is sent
  *		yet (and none at all for plain EXPLAIN).
@@ -155,9 +135,7 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	/* keys from outside the scan (join or init-plan parameters) */
 	s->use_cache = !bms_is_empty(fsplan->scan.plan.extParam);
 	ld_get_options(RelationGetRelid(rel), &s->opts);
-	s->conn = ld_get_connection(GetUserMapping(scan_user(node),
-											   GetForeignTable(RelationGetRelid(rel))->serverid),
-								&s->opts);
+	s->conn = ld_connection_for(RelationGetRelid(rel), ld_scan_user(node), &s->opts);
 	s->attrs = ld_build_attrs(rel, s->res, (List *) list_nth(priv, LdPrivRetrieved),
 							  &s->nattrs);
 	nkeys = list_length(s->key_kinds);

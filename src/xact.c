@@ -541,6 +541,7 @@ queue_call(LdConn *conn, const LdOptions *opts, int group, const char *method,
 	}
 	q = &queue[nqueued];
 	q->conn = conn;
+	ld_connection_hold(conn, queue_cxt);	/* not closed before COMMIT */
 	q->max_concurrency = opts->max_concurrency;
 	q->group = group;
 	q->level = GetCurrentTransactionNestLevel();

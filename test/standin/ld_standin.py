@@ -907,10 +907,11 @@ def handle_api(store, req, api_key):
 
 FAULT_DEFAULTS = {"method": None, "path": None, "query": None, "times": 1, "status": None, "headers": {}, "body": None,
                   "delay_ms": 0, "stall_ms": 0, "slow_body_ms": 0, "malformed": False, "truncate": False,
-                  "content_type": None, "body_hex": None}
+                  "content_type": None, "body_hex": None, "close_after": False}
 FAULT_TYPES = {"method": (str, type(None)), "path": (str, type(None)), "query": (str, type(None)), "times": int, "status": (int, type(None)),
                "headers": dict, "body": (str, type(None)), "body_hex": (str, type(None)), "delay_ms": int, "stall_ms": int,
-               "slow_body_ms": int, "malformed": bool, "truncate": bool, "content_type": (str, type(None))}
+               "slow_body_ms": int, "malformed": bool, "truncate": bool, "content_type": (str, type(None)),
+               "close_after": bool}
 CONFIG_TYPES = {"page_cap": (int, type(None)), "omit_total_count": bool, "omit_links": bool,
                 "default_limit": int}
 
@@ -1273,6 +1274,10 @@ class Handler(BaseHTTPRequestHandler):
             self.write_slowly(payload, fault["slow_body_ms"])
         else:
             self.wfile.write(payload)
+        if fault and fault["close_after"]:
+            # a keep-alive connection that dies after an answer (no "Connection: close")
+            self.wfile.flush()
+            self.close_connection = True
 
     def write_slowly(self, payload, total_ms):
         """Write payload in small pieces spread over total_ms."""
