@@ -185,6 +185,17 @@ SELECT (SELECT body::jsonb->>'description' FROM ld_requests()
          WHERE method = 'PATCH' AND path LIKE '%/ocb-1' ORDER BY seq DESC LIMIT 1)
        = (SELECT description FROM ld.ai_configs WHERE key = 'ocb-1') AS last_sent_wins;
 SELECT key, description FROM ld.ai_configs WHERE key = 'ocb-2';
+-- a server altered after calls were queued: the queued calls keep the
+-- client they were queued with (it is not closed before COMMIT), while the
+-- next query already gets a new one
+SELECT ld_clear_log();
+BEGIN;
+UPDATE ld.ai_configs SET description = 'queued before the ALTER' WHERE key = 'ocb-2';
+ALTER SERVER ld OPTIONS (ADD connect_timeout_ms '9000');
+SELECT count(*) AS optimizations FROM ld.agent_optimizations WHERE key = 'ticket-summarizer';
+COMMIT;
+SELECT method, path, body, status FROM ld_requests() WHERE method <> 'GET' ORDER BY seq;
+ALTER SERVER ld OPTIONS (DROP connect_timeout_ms);
 ALTER FOREIGN TABLE ld.ai_configs OPTIONS (DROP max_concurrency, DROP write_mode);
 DELETE FROM ld.ai_configs WHERE key LIKE 'ocb-%';
 DROP FUNCTION row_count(text);
