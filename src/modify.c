@@ -449,12 +449,7 @@ send_row(LdModifyState *s, ResultRelInfo *rinfo, const char *method,
 	cJSON	   *answer;
 
 	if (body != NULL)
-	{
-		char	   *printed = cJSON_PrintUnformatted(body);
-
-		text = pstrdup(printed);
-		cJSON_free(printed);
-	}
+		text = ld_json_text(body);
 	ld_request(s->conn, method, path, text, header, &s->stats, &res);
 	if (res.status < 200 || res.status > 299)
 		ld_report_http_error(method, path, &res);
@@ -631,14 +626,7 @@ deferred_request(LdModifyState *s, const char *const *keys, cJSON *body, char **
 
 	*text = NULL;
 	if (body != NULL)
-	{
-		char	   *printed = cJSON_PrintUnformatted(body);
-
-		if (printed == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		*text = pstrdup(printed);
-		cJSON_free(printed);
-	}
+		*text = ld_json_text(body);
 	return ld_build_path(&ep, s->opts.project_key, keys, true);
 }
 

@@ -43,7 +43,8 @@ API_PREFIX = "/api/v2/projects/"
 BETA_MESSAGE = "This is a beta resource; set LD-API-Version: beta"
 TERMINAL_STATUSES = ("PASSED", "FAILED", "ERRORED")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-DEFAULT_CONFIG = {"page_cap": None, "omit_total_count": False, "omit_links": False, "default_limit": 20}
+DEFAULT_CONFIG = {"page_cap": None, "omit_total_count": False, "omit_links": False, "default_limit": 20,
+                  "results_by_updated_at": False}
 DEFAULT_ERROR_CODES = {
     400: ("invalid_request", "Invalid request"), 401: ("unauthorized", "Invalid access token"),
     403: ("forbidden", "Forbidden"), 404: ("not_found", "Not found"),
@@ -705,8 +706,9 @@ def list_runs(store, req):
 
 
 def list_all_results(store, req):
-    """GET .../all-results: every result, createdAt ASC then id."""
-    results = sorted(results_of(store, req), key=lambda r: (r["createdAt"], r["id"]))
+    """GET .../all-results: every result, createdAt ASC then id (updatedAt ASC with results_by_updated_at)."""
+    field = "updatedAt" if store.config["results_by_updated_at"] else "createdAt"
+    results = sorted(results_of(store, req), key=lambda r: (r[field], r["id"]))
     return Reply(200, paged(store, req, results, lambda r: render_result(store, r), total_optional=True))
 
 
@@ -912,7 +914,7 @@ FAULT_TYPES = {"method": (str, type(None)), "path": (str, type(None)), "query": 
                "headers": dict, "body": (str, type(None)), "delay_ms": int, "stall_ms": int,
                "slow_body_ms": int, "malformed": bool, "truncate": bool, "content_type": (str, type(None))}
 CONFIG_TYPES = {"page_cap": (int, type(None)), "omit_total_count": bool, "omit_links": bool,
-                "default_limit": int}
+                "default_limit": int, "results_by_updated_at": bool}
 
 
 def typed(value, types):
