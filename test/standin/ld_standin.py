@@ -238,6 +238,7 @@ class Store:
         self.clock, self.id_counter = CLOCK_START_MS, 0
         self.config = dict(DEFAULT_CONFIG)
         self.faults, self.log, self.seq = [], [], 0
+        self.patched, self.patch_seq = {}, 0  # result id -> order of its last PATCH (results_by_updated_at)
 
     @staticmethod
     def load_project(data):
@@ -706,9 +707,13 @@ def list_runs(store, req):
 
 
 def list_all_results(store, req):
-    """GET .../all-results: every result, createdAt ASC then id (updatedAt ASC with results_by_updated_at)."""
-    field = "updatedAt" if store.config["results_by_updated_at"] else "createdAt"
-    results = sorted(results_of(store, req), key=lambda r: (r[field], r["id"]))
+    """GET .../all-results: every result, createdAt ASC then id; with results_by_updated_at, by last
+    change: never patched first (updatedAt ASC, id), then patched ones in the order of their last PATCH."""
+    if store.config["results_by_updated_at"]:
+        results = sorted(results_of(store, req),
+                         key=lambda r: (store.patched.get(r["id"], 0), r["updatedAt"], r["id"]))
+    else:
+        results = sorted(results_of(store, req), key=lambda r: (r["createdAt"], r["id"]))
     return Reply(200, paged(store, req, results, lambda r: render_result(store, r), total_optional=True))
 
 
@@ -784,6 +789,8 @@ def patch_result(store, req):
     old_status = item["status"]
     item.update(copy.deepcopy(req.body))
     item["updatedAt"] = req.now
+    store.patch_seq += 1
+    store.patched[item["id"]] = store.patch_seq
     if item["status"] in TERMINAL_STATUSES:
         if item["status"] != old_status or "completedAt" not in item:
             item["completedAt"] = req.now
