@@ -401,10 +401,13 @@ not_found(LdScanState *s, const char *path)
 static void
 check_parent(LdScanState *s)
 {
-	LdEndpoint	ep = {psprintf("%s/{optimization_key}", ld_enumeration_path(LDK_OPTIMIZATION)),
-	LD_SHAPE_ITEM};
-	char	   *path = ld_build_path(&ep, s->opts.project_key, s->cur, true);
+	LdEndpoint	ep = {0};
+	char	   *path;
 	LdResult	res;
+
+	ep.path = psprintf("%s/{optimization_key}", ld_enumeration_path(LDK_OPTIMIZATION));
+	ep.shape = LD_SHAPE_ITEM;
+	path = ld_build_path(&ep, s->opts.project_key, s->cur, true);
 
 	ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, &res);
 	if (res.status == 404)
