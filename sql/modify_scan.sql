@@ -147,6 +147,9 @@ SELECT count(*) FROM ms_results_nope;
 SELECT count(*) FROM ms_results_nope WHERE run_id = 'cc734f07-942c-400c-afa3-584189f688b7';
 SELECT sqlstate_of($$SELECT count(*) FROM ms_results_nope WHERE run_id = 'cc734f07-942c-400c-afa3-584189f688b7'$$);
 SELECT count(*) FROM ms_results_crb WHERE run_id = '00000000-0000-4000-8000-000000000000';
+-- (the optimization is asked for once per scan, however many keys are missing)
+SELECT count(*) FROM ms_results_crb
+ WHERE run_id IN ('00000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000001');
 SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'no-such-opt';
 SELECT count(*) FROM ld.agent_optimization_results
  WHERE optimization_key = 'no-such-opt' AND run_id = 'cc734f07-942c-400c-afa3-584189f688b7';

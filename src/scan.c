@@ -104,6 +104,7 @@ typedef struct LdScanState
 	int			idx[LDK_COUNT]; /* current position in values[] */
 	bool		enumerate;		/* the optimization key is enumerated */
 	bool		opt_from_option;	/* ... or is the table's option */
+	bool		parent_ok;		/* that optimization was seen to exist */
 	LdPager		parent;			/* pager over the enumeration list */
 	List	   *parent_keys;	/* enumerated keys of the current page */
 	bool		initialized;	/* start_execution() has run */
@@ -339,6 +340,7 @@ start_execution(ForeignScanState *node)
 			s->no_rows = true;
 	}
 	s->opt_from_option = s->values[LDK_OPTIMIZATION] == NIL && s->opts.optimization_key;
+	s->parent_ok = false;
 	if (s->opt_from_option)
 		s->values[LDK_OPTIMIZATION] = list_make1(makeString(s->opts.optimization_key));
 	s->enumerate = (keys & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
@@ -409,11 +411,17 @@ check_parent(LdScanState *s)
 	ep.shape = LD_SHAPE_ITEM;
 	path = ld_build_path(&ep, s->opts.project_key, s->cur, true);
 
-	ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, &res);
+	if (s->parent_ok)			/* asked once per execution */
+		return;
+	if (s->use_cache)
+		ld_request_cached(s->conn, s->estate, path, &s->stats, &res);
+	else
+		ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, &res);
 	if (res.status == 404)
 		not_found(s, path);
 	if (res.status < 200 || res.status > 299)
 		ld_report_http_error("GET", path, &res);
+	s->parent_ok = true;
 }
 
 /*
