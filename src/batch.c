@@ -208,15 +208,10 @@ ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **
 		const char *keys[LDK_COUNT] = {0};
 		LdEndpoint	ep = {s->res->writes.create};
 		cJSON	   *body;
-		char	   *printed;
 
 		s->rows = first + i;
 		body = ld_insert_body(s, slots[i], keys);
-		printed = cJSON_PrintUnformatted(body);
-		if (printed == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		b.bodies[i] = pstrdup(printed);
-		cJSON_free(printed);
+		b.bodies[i] = ld_json_text(body);
 		b.paths[i] = ld_build_path(&ep, s->opts.project_key, keys, true);
 	}
 	if (ld_write_diverted(&s->opts))

@@ -1,31 +1,24 @@
 /*-------------------------------------------------------------------------
  *
  * cache.c
- *		  A statement-scoped cache of GET responses, so that a nested loop
- *		  that asks for the same key twice in one statement sends one
- *		  request.
+ *		  A query-scoped cache of GET responses, so that a nested loop that
+ *		  asks for the same key twice in one query sends one request.
  *
- * Entries live only as long as the statement that made them: the cache is
- * emptied when a new statement (or transaction) starts using it, and by
- * any write (POST/PATCH/DELETE), so a read after a write in the same
- * statement sees the write.  Entries are keyed by user mapping and path
- * (with query), and the cache holds at most LD_CACHE_MAX_BYTES.
+ * Each executing query (EState) that uses the cache gets its own, in a
+ * child of its es_query_cxt: it goes with the query, so the next query --
+ * also the next statement of a DO block or function -- asks again.  A
+ * memory context callback unlinks it from the list of live caches when
+ * the query's memory goes (at its end, or after an ERROR).  Any write
+ * (POST/PATCH/DELETE) empties every live cache, so a read after a write
+ * sees the write.  Entries are keyed by user mapping and path (with
+ * query), and each cache holds at most LD_CACHE_MAX_BYTES.
  *
  *-------------------------------------------------------------------------
  */
 #include "ldai_fdw.h"
 
-#include "access/xact.h"
-#include "storage/proc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
-#include "utils/timestamp.h"
-
-#if PG_VERSION_NUM >= 170000
-#define MY_LXID (MyProc->vxid.lxid)
-#else
-#define MY_LXID (MyProc->lxid)
-#endif
 
 #define LD_CACHE_KEY_LEN 1024
 #define LD_CACHE_MAX_BYTES (16 * 1024 * 1024)
@@ -36,53 +29,89 @@ typedef struct LdCacheEntry
 	LdResult	result;
 } LdCacheEntry;
 
-static MemoryContext cache_cxt = NULL;
-static HTAB *cache = NULL;
-static LocalTransactionId cache_lxid = InvalidLocalTransactionId;
-static TimestampTz cache_stmt = 0;
-static Size cache_bytes = 0;
+/* the cache of one executing query */
+typedef struct LdCache
+{
+	EState	   *estate;			/* the query it belongs to */
+	MemoryContext cxt;			/* entries; child of es_query_cxt */
+	HTAB	   *tab;			/* NULL when emptied */
+	Size		bytes;
+	MemoryContextCallback cb;	/* unlinks it when the query's memory goes */
+	struct LdCache *next;
+} LdCache;
+
+/* the caches of the queries running now (nested queries have their own) */
+static LdCache *caches = NULL;
 
 /*
  * ld_cache_reset
- *		Forget everything (a new statement, or a write).
+ *		Empty every live cache (a write: what was read may be stale now).
  */
 void
 ld_cache_reset(void)
 {
-	if (cache_cxt != NULL)
-		MemoryContextReset(cache_cxt);
-	cache = NULL;
-	cache_bytes = 0;
+	LdCache    *c;
+
+	for (c = caches; c != NULL; c = c->next)
+	{
+		MemoryContextReset(c->cxt);
+		c->tab = NULL;
+		c->bytes = 0;
+	}
 }
 
 /*
- * current_cache
- *		The cache of the running statement, emptied if it belonged to an
- *		earlier one.
+ * cache_gone
+ *		Memory context callback: the query's memory goes, unlink its cache.
  */
-static HTAB *
-current_cache(void)
+static void
+cache_gone(void *arg)
 {
+	LdCache    *gone = (LdCache *) arg;
+	LdCache   **p;
+
+	for (p = &caches; *p != NULL; p = &(*p)->next)
+		if (*p == gone)
+		{
+			*p = gone->next;
+			break;
+		}
+}
+
+/*
+ * query_cache
+ *		The cache of the query estate, created on first use.
+ */
+static LdCache *
+query_cache(EState *estate)
+{
+	LdCache    *c;
 	HASHCTL		ctl;
 
-	if (cache_lxid != MY_LXID || cache_stmt != GetCurrentStatementStartTimestamp())
+	for (c = caches; c != NULL; c = c->next)
+		if (c->estate == estate)
+			break;
+	if (c == NULL)
 	{
-		ld_cache_reset();
-		cache_lxid = MY_LXID;
-		cache_stmt = GetCurrentStatementStartTimestamp();
+		c = MemoryContextAllocZero(estate->es_query_cxt, sizeof(LdCache));
+		c->estate = estate;
+		c->cxt = AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw response cache",
+									   ALLOCSET_DEFAULT_SIZES);
+		c->cb.func = cache_gone;
+		c->cb.arg = c;
+		MemoryContextRegisterResetCallback(estate->es_query_cxt, &c->cb);
+		c->next = caches;
+		caches = c;
 	}
-	if (cache == NULL)
+	if (c->tab == NULL)
 	{
-		if (cache_cxt == NULL)
-			cache_cxt = AllocSetContextCreate(TopMemoryContext, "ldai_fdw response cache",
-											  ALLOCSET_DEFAULT_SIZES);
 		ctl.keysize = LD_CACHE_KEY_LEN;
 		ctl.entrysize = sizeof(LdCacheEntry);
-		ctl.hcxt = cache_cxt;
-		cache = hash_create("ldai_fdw responses", 64, &ctl,
-							HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		ctl.hcxt = c->cxt;
+		c->tab = hash_create("ldai_fdw responses", 64, &ctl,
+							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	}
-	return cache;
+	return c;
 }
 
 /*
@@ -97,18 +126,18 @@ cache_key(Oid umid, const char *path, char *key)
 
 /*
  * ld_cache_get
- *		A copy (in the current context) of the answer this statement
- *		already got for the request, if any.
+ *		A copy (in the current context) of the answer this query already
+ *		got for the request, if any.
  */
 bool
-ld_cache_get(Oid umid, const char *path, LdResult *result)
+ld_cache_get(EState *estate, Oid umid, const char *path, LdResult *result)
 {
 	char		key[LD_CACHE_KEY_LEN];
 	LdCacheEntry *e;
 
 	if (!cache_key(umid, path, key))
 		return false;
-	e = hash_search(current_cache(), key, HASH_FIND, NULL);
+	e = hash_search(query_cache(estate)->tab, key, HASH_FIND, NULL);
 	if (e == NULL)
 		return false;
 	*result = e->result;
@@ -119,24 +148,25 @@ ld_cache_get(Oid umid, const char *path, LdResult *result)
 
 /*
  * ld_cache_put
- *		Remember an answer for the rest of the statement (while the cache
- *		has room).
+ *		Remember an answer for the rest of the query (while its cache has
+ *		room).
  */
 void
-ld_cache_put(Oid umid, const char *path, const LdResult *result)
+ld_cache_put(EState *estate, Oid umid, const char *path, const LdResult *result)
 {
 	char		key[LD_CACHE_KEY_LEN];
+	LdCache    *c = query_cache(estate);
 	LdCacheEntry *e;
 	bool		found;
 
 	if (!cache_key(umid, path, key) ||
-		cache_bytes + result->body_len > LD_CACHE_MAX_BYTES)
+		c->bytes + result->body_len > LD_CACHE_MAX_BYTES)
 		return;
-	e = hash_search(current_cache(), key, HASH_ENTER, &found);
+	e = hash_search(c->tab, key, HASH_ENTER, &found);
 	if (found)
 		return;
 	e->result = *result;
-	e->result.body = MemoryContextAlloc(cache_cxt, result->body_len + 1);
+	e->result.body = MemoryContextAlloc(c->cxt, result->body_len + 1);
 	memcpy(e->result.body, result->body, result->body_len + 1);
-	cache_bytes += result->body_len;
+	c->bytes += result->body_len;
 }

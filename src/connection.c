@@ -630,7 +630,7 @@ take_result(LdhTransfer *t, const LdhResponse *r, LdResult *result,
 /*
  * fill_request
  *		The parts of a request to base_url + path.  A write empties the
- *		statement's response cache: what it read before may be stale now.
+ *		query's response cache: what it read before may be stale now.
  */
 static void
 fill_request(LdhRequest *req, LdConn *conn, const char *method, const char *path,
@@ -940,18 +940,19 @@ ld_check_json(const char *method, const char *path, const LdResult *result)
 
 /*
  * ld_request_cached
- *		A GET that may reuse this statement's earlier answer to the same
+ *		A GET that may reuse this query's earlier answer to the same
  *		request (nested loops asking for the same key again).
  */
 void
-ld_request_cached(LdConn *conn, const char *path, LdStats *stats, LdResult *result)
+ld_request_cached(LdConn *conn, EState *estate, const char *path, LdStats *stats,
+				  LdResult *result)
 {
-	if (ld_cache_get(conn->umid, path, result))
+	if (ld_cache_get(estate, conn->umid, path, result))
 	{
 		stats->cache_hits++;
 		return;
 	}
 	ld_request(conn, "GET", path, NULL, NULL, stats, result);
 	if ((result->status >= 200 && result->status <= 299) || result->status == 404)
-		ld_cache_put(conn->umid, path, result);
+		ld_cache_put(estate, conn->umid, path, result);
 }

@@ -163,7 +163,8 @@ ld_page_own(MemoryContext owner, LdpPage *page)
 
 /*
  * ld_json_text
- *		A JSON value's compact text, palloc'd.
+ *		A JSON value's compact text, palloc'd; the one place that prints
+ *		JSON for a request body or a value (out of memory is an ERROR).
  */
 char *
 ld_json_text(const cJSON *value)
@@ -444,7 +445,7 @@ conv_error_callback(void *arg)
 	const char *text = cc->text;
 
 	if (text == NULL && cc->value != NULL)
-		text = json = cJSON_PrintUnformatted(cc->value);
+		text = json = cJSON_PrintUnformatted(cc->value);	/* NULL: "?" (no ERROR here) */
 	errcontext("column \"%s\" of foreign table \"%s\" (JSON field \"%s\"), value: %.200s",
 			   cc->attr->name, cc->attr->relname, cc->attr->field, text ? text : "?");
 	if (json)
@@ -528,7 +529,8 @@ number_value(double d)
 {
 	char		buf[64];
 
-	if (d == (double) (int64) d && d > -9007199254740992.0 && d < 9007199254740992.0)
+	/* range first: casting a double outside int64's range is undefined */
+	if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double) (int64) d)
 		return int64_to_numeric((int64) d);
 	StaticAssertStmt(DOUBLE_SHORTEST_DECIMAL_LEN <= sizeof(buf), "buffer too small");
 	if (isfinite(d) && fabs(d) >= DBL_MIN)

@@ -281,12 +281,7 @@ direct_body(LdDirectState *s, ExprContext *econtext)
 								   ld_body_field(s->res, a))));
 			cJSON_AddItemToObject(body, ld_body_field(s->res, a), ld_datum_to_json(a, d));
 		}
-		{
-			char	   *printed = cJSON_PrintUnformatted(body);
-
-			text = pstrdup(printed);
-			cJSON_free(printed);
-		}
+		text = ld_json_text(body);
 	}
 	PG_FINALLY();
 	{

@@ -214,10 +214,12 @@ extern bool ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method,
 
 /* in cache.c */
 extern void ld_cache_reset(void);
-extern bool ld_cache_get(Oid umid, const char *path, LdResult *result);
-extern void ld_cache_put(Oid umid, const char *path, const LdResult *result);
-extern void ld_request_cached(LdConn *conn, const char *path, LdStats *stats,
-							  LdResult *result);
+extern bool ld_cache_get(EState *estate, Oid umid, const char *path,
+						 LdResult *result);
+extern void ld_cache_put(EState *estate, Oid umid, const char *path,
+						 const LdResult *result);
+extern void ld_request_cached(LdConn *conn, EState *estate, const char *path,
+							  LdStats *stats, LdResult *result);
 
 /* ----------------------------------------------------------------
  * JSON -> Datum (convert.c)
@@ -315,7 +317,9 @@ enum LdScanPrivate
 	/* for each fdw_exprs key entry, its LdKey (List of Integer) */
 	LdPrivKeyKinds,
 	/* nonzero when fdw_exprs ends with LIMIT and OFFSET expressions */
-	LdPrivHasLimit
+	LdPrivHasLimit,
+	/* nonzero when the statement writes the scanned table (Integer) */
+	LdPrivReadAll
 };
 
 /* in planner.c */

@@ -449,12 +449,7 @@ send_row(LdModifyState *s, ResultRelInfo *rinfo, const char *method,
 	cJSON	   *answer;
 
 	if (body != NULL)
-	{
-		char	   *printed = cJSON_PrintUnformatted(body);
-
-		text = pstrdup(printed);
-		cJSON_free(printed);
-	}
+		text = ld_json_text(body);
 	/* dry run or write_mode 'on_commit': RETURNING shows the row as given */
 	if (ld_write_divert(s->conn, &s->opts, s->write_group, method, path, text, header))
 		return slot;
@@ -640,14 +635,7 @@ deferred_request(LdModifyState *s, const char *const *keys, cJSON *body, char **
 
 	*text = NULL;
 	if (body != NULL)
-	{
-		char	   *printed = cJSON_PrintUnformatted(body);
-
-		if (printed == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		*text = pstrdup(printed);
-		cJSON_free(printed);
-	}
+		*text = ld_json_text(body);
 	return ld_build_path(&ep, s->opts.project_key, keys, true);
 }
 

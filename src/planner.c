@@ -732,6 +732,34 @@ recheck_clause(const LdResource *res, LdKeyPlan *kp, RestrictInfo *ri)
 }
 
 /*
+ * scan_feeds_write
+ *		Whether the statement writes the table this scan reads (an UPDATE
+ *		or DELETE of it, or an INSERT into it): each write can shift the
+ *		pages still to be read, so a paged scan must read all its rows
+ *		before the first write.
+ */
+static bool
+scan_feeds_write(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
+{
+	PlannerInfo *r;
+
+	for (r = root; r != NULL; r = r->parent_root)
+	{
+		Query	   *q = r->parse;
+
+		if (q->commandType != CMD_UPDATE && q->commandType != CMD_DELETE &&
+			q->commandType != CMD_INSERT)
+			continue;
+		if (r == root && bms_is_member(baserel->relid, r->all_result_relids))
+			return true;
+		if (q->resultRelation > 0 &&
+			rt_fetch(q->resultRelation, q->rtable)->relid == relid)
+			return true;
+	}
+	return false;
+}
+
+/*
  * ldGetForeignPlan
  *		Build the ForeignScan: local conditions (and key conditions to
  *		check again, but no pseudoconstant ones: a gating Result has them)
@@ -754,6 +782,7 @@ ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
 	Relation	rel;
 	List	   *retrieved;
+	bool		read_all;
 	ListCell   *lc;
 
 	if (best_path->path.param_info != NULL)
@@ -787,12 +816,16 @@ ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	rel = table_open(rte->relid, NoLock);
 	retrieved = retrieved_attrs(rel, attrs);
 	table_close(rel, NoLock);
+	/* only pages can shift under writes (one item, or a list, cannot) */
+	read_all = fi->res->endpoints[kp->endpoint].shape == LD_SHAPE_PAGED &&
+		scan_feeds_write(root, baserel, rte->relid);
 
 	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
-							list_make5(makeString(pstrdup(fi->res->name)),
-									   makeInteger(kp->endpoint),
-									   retrieved,
-									   list_copy(kp->key_kinds),
-									   makeInteger(has_limit ? 1 : 0)),
+							lappend(list_make5(makeString(pstrdup(fi->res->name)),
+											   makeInteger(kp->endpoint),
+											   retrieved,
+											   list_copy(kp->key_kinds),
+											   makeInteger(has_limit ? 1 : 0)),
+									makeInteger(read_all ? 1 : 0)),
 							NIL, NIL, outer_plan);
 }

@@ -15,6 +15,15 @@
  * page; parent_cxt holds one page of enumerated parent keys; tuple_cxt is
  * reset per row.
  *
+ * Rows are kept (in a tuplestore, which spills to a temporary file past
+ * work_mem) in two cases.  When the statement writes the table it scans
+ * (UPDATE/DELETE of it, INSERT into it), every write can shift the pages
+ * still to be read -- a DELETE moves the later rows to lower offsets -- so
+ * an execution reads all its rows before it returns the first one.  When
+ * the executor announces rescans without parameter changes (the inner side
+ * of a nested loop with no join parameter), a rescan replays the rows
+ * instead of sending the requests again.
+ *
  *-------------------------------------------------------------------------
  */
 #include "ldai_fdw.h"
@@ -30,6 +39,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/tuplestore.h"
 
 #define LD_MAX_PREFETCH 16
 
@@ -75,16 +85,26 @@ typedef struct LdScanState
 	ExprState  *offset_state;
 	bool		has_limit;
 	bool		use_cache;		/* keys change at rescans: reuse answers */
+	bool		read_all;		/* the statement writes this table */
+	bool		keep;			/* keep the rows (read_all, or rewinds) */
+	EState	   *estate;			/* the query (its response cache) */
 	LdStats		stats;
 	MemoryContext batch_cxt;	/* one page of the current series */
 	MemoryContext parent_cxt;	/* one page of enumerated parents */
 	MemoryContext run_cxt;		/* key values of one execution */
 	MemoryContext tuple_cxt;	/* one row */
+	MemoryContext store_cxt;	/* the kept rows */
+	Tuplestorestate *store;		/* kept rows of this execution, or NULL */
+	TupleTableSlot *store_slot; /* a row read back from store */
+	bool		store_done;		/* store holds every row of the execution */
+	bool		replay;			/* rows come from store */
 
 	/* one execution (reset by ReScan) */
 	List	   *values[LDK_COUNT];	/* key values (char *), NIL = unbound */
 	int			idx[LDK_COUNT]; /* current position in values[] */
 	bool		enumerate;		/* the optimization key is enumerated */
+	bool		opt_from_option;	/* ... or is the table's option */
+	bool		parent_ok;		/* that optimization was seen to exist */
 	LdPager		parent;			/* pager over the enumeration list */
 	List	   *parent_keys;	/* enumerated keys of the current page */
 	bool		initialized;	/* start_execution() has run */
@@ -97,6 +117,8 @@ typedef struct LdScanState
 	/* current series and page */
 	const char *cur[LDK_COUNT];
 	LdNotFound	not_found;
+	bool		check_parent;	/* on a 404, ask whether the option's
+								 * optimization exists */
 	LdPager		child;
 	cJSON	   *item;			/* next item of the page, NULL at its end */
 	cJSON	   *row;			/* next embedded row of item */
@@ -129,6 +151,7 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->ep = &s->res->endpoints[intVal(list_nth(priv, LdPrivEndpoint))];
 	s->key_kinds = (List *) list_nth(priv, LdPrivKeyKinds);
 	s->has_limit = intVal(list_nth(priv, LdPrivHasLimit)) != 0;
+	s->read_all = intVal(list_nth(priv, LdPrivReadAll)) != 0;
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
@@ -150,6 +173,14 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->parent_cxt = new_context(estate, "ldai_fdw parents");
 	s->run_cxt = new_context(estate, "ldai_fdw keys");
 	s->tuple_cxt = new_context(estate, "ldai_fdw row");
+	s->estate = estate;
+	s->keep = s->read_all || (eflags & EXEC_FLAG_REWIND) != 0;
+	if (s->keep)
+	{
+		s->store_cxt = new_context(estate, "ldai_fdw kept rows");
+		s->store_slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel),
+											   &TTSOpsMinimalTuple);
+	}
 }
 
 /* a key value and where it stood in its IN list */
@@ -343,7 +374,9 @@ start_execution(ForeignScanState *node)
 		if (s->values[lfirst_int(lk)] == NIL)	/* key = NULL matches nothing */
 			s->no_rows = true;
 	}
-	if (s->values[LDK_OPTIMIZATION] == NIL && s->opts.optimization_key)
+	s->opt_from_option = s->values[LDK_OPTIMIZATION] == NIL && s->opts.optimization_key;
+	s->parent_ok = false;
+	if (s->opt_from_option)
 		s->values[LDK_OPTIMIZATION] = list_make1(makeString(s->opts.optimization_key));
 	s->enumerate = (keys & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
 		s->values[LDK_OPTIMIZATION] == NIL;
@@ -392,6 +425,38 @@ not_found(LdScanState *s, const char *path)
 			 errmsg("LaunchDarkly project \"%s\" not found", s->opts.project_key),
 			 errhint("Check the project_key option of the server or foreign table."),
 			 errcontext("LaunchDarkly request: GET %s", path)));
+}
+
+/*
+ * check_parent
+ *		After a 404 on a series whose path has both a key from WHERE and
+ *		the table's optimization_key: a 404 cannot say which one is
+ *		missing, so ask for the optimization itself.  Missing is an error
+ *		naming the option (as without the condition); there means the key
+ *		from WHERE has no row.
+ */
+static void
+check_parent(LdScanState *s)
+{
+	LdEndpoint	ep = {0};
+	char	   *path;
+	LdResult	res;
+
+	ep.path = psprintf("%s/{optimization_key}", ld_enumeration_path(LDK_OPTIMIZATION));
+	ep.shape = LD_SHAPE_ITEM;
+	path = ld_build_path(&ep, s->opts.project_key, s->cur, true);
+
+	if (s->parent_ok)			/* asked once per execution */
+		return;
+	if (s->use_cache)
+		ld_request_cached(s->conn, s->estate, path, &s->stats, &res);
+	else
+		ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, &res);
+	if (res.status == 404)
+		not_found(s, path);
+	if (res.status < 200 || res.status > 299)
+		ld_report_http_error("GET", path, &res);
+	s->parent_ok = true;
 }
 
 /*
@@ -519,7 +584,7 @@ get_page(LdScanState *s, LdPager *pg, const char *path, LdResult *res)
 	}
 	cancel_prefetch(s, pg);
 	if (s->use_cache)
-		ld_request_cached(s->conn, path, &s->stats, res);
+		ld_request_cached(s->conn, s->estate, path, &s->stats, res);
 	else
 		ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, res);
 }
@@ -555,6 +620,8 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 	get_page(s, pg, path, &res);
 	if (res.status == 404 && nf == LD_404_EMPTY)
 	{
+		if (pg == &s->child && s->check_parent)
+			check_parent(s);
 		pg->done = true;
 		MemoryContextSwitchTo(old);
 		return NULL;
@@ -664,12 +731,14 @@ next_series(LdScanState *s)
 			s->parent_keys : s->values[k];
 
 		s->cur[k] = vals ? strVal(list_nth(vals, s->idx[k])) : NULL;
-		from_condition |= (vals != NIL && !(k == LDK_OPTIMIZATION &&
-											s->opts.optimization_key &&
-											!s->enumerate));
+		from_condition |= (vals != NIL &&
+						   !(k == LDK_OPTIMIZATION && s->opt_from_option));
 	}
 	/* a key from WHERE (or enumeration) that is not there: no such row */
 	s->not_found = from_condition ? LD_404_EMPTY : LD_404_ERROR;
+	/* ... unless the option's optimization is the one missing */
+	s->check_parent = from_condition && s->opt_from_option &&
+		s->cur[LDK_OPTIMIZATION] != NULL;
 	old = MemoryContextSwitchTo(s->run_cxt);
 	s->child.path = ld_build_path(s->ep, s->opts.project_key, s->cur, true);
 	MemoryContextSwitchTo(old);
@@ -736,46 +805,124 @@ next_row(LdScanState *s, cJSON **parent)
 }
 
 /*
- * ldIterateForeignScan
- *		Return the next row, fetching lazily; stop at a pushed LIMIT.
+ * fetch_row
+ *		Fill slot with the next row from the API, fetching lazily; stop at
+ *		a pushed LIMIT.  Returns false at the end.
  */
-TupleTableSlot *
-ldIterateForeignScan(ForeignScanState *node)
+static bool
+fetch_row(LdScanState *s, TupleTableSlot *slot)
 {
-	LdScanState *s = (LdScanState *) node->fdw_state;
-	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 	MemoryContext old;
 	cJSON	   *row;
 	cJSON	   *parent = NULL;
 
-	if (s->run_cxt == NULL)
-		return ExecClearTuple(slot);
-	if (!s->initialized)
-		start_execution(node);
 	ExecClearTuple(slot);
 	if (s->limit >= 0 && s->returned >= s->limit)
-		return slot;
+		return false;
 	row = next_row(s, &parent);
 	if (row == NULL)
-		return slot;
+		return false;
 	MemoryContextReset(s->tuple_cxt);
 	old = MemoryContextSwitchTo(s->tuple_cxt);
 	ld_fill_slot(s->attrs, s->nattrs, slot, row, s->cur,
 				 parent, s->ep->embedded_parent);
 	MemoryContextSwitchTo(old);
 	s->returned++;
+	return true;
+}
+
+/*
+ * begin_store
+ *		An empty row store for a new execution (the previous one's rows,
+ *		and any temporary file, go).
+ */
+static void
+begin_store(LdScanState *s)
+{
+	MemoryContext old;
+
+	if (s->store != NULL)
+		tuplestore_end(s->store);
+	s->store = NULL;
+	MemoryContextReset(s->store_cxt);
+	old = MemoryContextSwitchTo(s->store_cxt);
+	s->store = tuplestore_begin_heap(false, false, work_mem);
+	MemoryContextSwitchTo(old);
+	s->store_done = false;
+	s->replay = false;
+}
+
+/*
+ * read_all_rows
+ *		Read every row of the execution into the store before the first
+ *		one is returned (the statement writes this table; see the file
+ *		header).
+ */
+static void
+read_all_rows(LdScanState *s, TupleTableSlot *slot)
+{
+	while (fetch_row(s, slot))
+		tuplestore_puttupleslot(s->store, slot);
+	ExecClearTuple(slot);
+	s->store_done = true;
+	s->replay = true;
+}
+
+/*
+ * ldIterateForeignScan
+ *		Return the next row: from the API (kept as it goes when rescans
+ *		may replay it), or from the rows kept.
+ */
+TupleTableSlot *
+ldIterateForeignScan(ForeignScanState *node)
+{
+	LdScanState *s = (LdScanState *) node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+
+	if (s->run_cxt == NULL)
+		return ExecClearTuple(slot);
+	if (!s->initialized)
+	{
+		start_execution(node);
+		if (s->keep)
+			begin_store(s);
+		if (s->read_all)
+			read_all_rows(s, slot);
+	}
+	if (s->replay)
+	{
+		if (!tuplestore_gettupleslot(s->store, true, false, s->store_slot))
+			return ExecClearTuple(slot);
+		return ExecCopySlot(slot, s->store_slot);
+	}
+	if (!fetch_row(s, slot))
+	{
+		s->store_done = s->keep;
+		return slot;
+	}
+	if (s->keep)
+		tuplestore_puttupleslot(s->store, slot);
 	return slot;
 }
 
 /*
  * ldReScanForeignScan
- *		Start over: keys (join or query parameters) may have changed.
+ *		Start over.  When no parameter the scan depends on changed and
+ *		every row was read and kept, replay them without a request;
+ *		otherwise (keys or LIMIT may differ now, or the rows were not all
+ *		read) send the requests again.
  */
 void
 ldReScanForeignScan(ForeignScanState *node)
 {
 	LdScanState *s = (LdScanState *) node->fdw_state;
 
+	if (s->initialized && s->store_done && node->ss.ps.chgParam == NULL)
+	{
+		tuplestore_rescan(s->store);
+		s->replay = true;
+		return;
+	}
 	s->initialized = false;
 }
 
@@ -792,6 +939,10 @@ ldEndForeignScan(ForeignScanState *node)
 	/* a scan that stopped early: drop the pages still in flight */
 	if (s->run_cxt != NULL)
 		cancel_prefetch(s, &s->child);
+	/* close a kept rows' temporary file now, not at transaction end */
+	if (s->store != NULL)
+		tuplestore_end(s->store);
+	s->store = NULL;
 }
 
 /*
@@ -806,8 +957,12 @@ ldExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	ListCell   *lc;
 
 	if (es->verbose)
+	{
 		foreach(lc, ld_explain_requests(node))
 			ExplainPropertyText("LaunchDarkly request", (char *) lfirst(lc), es);
+		if (s->read_all)
+			ExplainPropertyBool("Rows Read Before Writes", true, es);
+	}
 	if (es->analyze)
 	{
 		ExplainPropertyInteger("LaunchDarkly requests", NULL, s->stats.requests, es);

@@ -43,7 +43,8 @@ API_PREFIX = "/api/v2/projects/"
 BETA_MESSAGE = "This is a beta resource; set LD-API-Version: beta"
 TERMINAL_STATUSES = ("PASSED", "FAILED", "ERRORED")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-DEFAULT_CONFIG = {"page_cap": None, "omit_total_count": False, "omit_links": False, "default_limit": 20}
+DEFAULT_CONFIG = {"page_cap": None, "omit_total_count": False, "omit_links": False, "default_limit": 20,
+                  "results_by_updated_at": False}
 DEFAULT_ERROR_CODES = {
     400: ("invalid_request", "Invalid request"), 401: ("unauthorized", "Invalid access token"),
     403: ("forbidden", "Forbidden"), 404: ("not_found", "Not found"),
@@ -237,6 +238,7 @@ class Store:
         self.clock, self.id_counter = CLOCK_START_MS, 0
         self.config = dict(DEFAULT_CONFIG)
         self.faults, self.log, self.seq = [], [], 0
+        self.patched, self.patch_seq = {}, 0  # result id -> order of its last PATCH (results_by_updated_at)
 
     @staticmethod
     def load_project(data):
@@ -705,8 +707,13 @@ def list_runs(store, req):
 
 
 def list_all_results(store, req):
-    """GET .../all-results: every result, createdAt ASC then id."""
-    results = sorted(results_of(store, req), key=lambda r: (r["createdAt"], r["id"]))
+    """GET .../all-results: every result, createdAt ASC then id; with results_by_updated_at, by last
+    change: never patched first (updatedAt ASC, id), then patched ones in the order of their last PATCH."""
+    if store.config["results_by_updated_at"]:
+        results = sorted(results_of(store, req),
+                         key=lambda r: (store.patched.get(r["id"], 0), r["updatedAt"], r["id"]))
+    else:
+        results = sorted(results_of(store, req), key=lambda r: (r["createdAt"], r["id"]))
     return Reply(200, paged(store, req, results, lambda r: render_result(store, r), total_optional=True))
 
 
@@ -782,6 +789,8 @@ def patch_result(store, req):
     old_status = item["status"]
     item.update(copy.deepcopy(req.body))
     item["updatedAt"] = req.now
+    store.patch_seq += 1
+    store.patched[item["id"]] = store.patch_seq
     if item["status"] in TERMINAL_STATUSES:
         if item["status"] != old_status or "completedAt" not in item:
             item["completedAt"] = req.now
@@ -913,7 +922,7 @@ FAULT_TYPES = {"method": (str, type(None)), "path": (str, type(None)), "query": 
                "slow_body_ms": int, "malformed": bool, "truncate": bool, "content_type": (str, type(None)),
                "close_after": bool}
 CONFIG_TYPES = {"page_cap": (int, type(None)), "omit_total_count": bool, "omit_links": bool,
-                "default_limit": int}
+                "default_limit": int, "results_by_updated_at": bool}
 
 
 def typed(value, types):
