@@ -9,8 +9,8 @@
 set -euo pipefail
 
 PKGS=(libcurl4-openssl-dev libcjson-dev python3 curl make gcc ca-certificates openssl "$@")
-case "${PG_CONFIG:-}" in
-  "") PKGS+=(postgresql-15 postgresql-server-dev-15 postgresql-contrib) ;;
+case "${PG_CONFIG:-pg_config}" in
+  pg_config) PKGS+=(postgresql-15 postgresql-server-dev-15 postgresql-contrib) ;;
   /usr/lib/postgresql/*/bin/pg_config)
     v=${PG_CONFIG#/usr/lib/postgresql/}; v=${v%%/*}
     PKGS+=(postgresql-"$v" postgresql-server-dev-"$v") ;;

@@ -84,6 +84,7 @@ build_root() {
   # by this machine's clock (the signatures are still checked)
   echo 'Acquire::Check-Valid-Until "false";' >"$root/etc/apt/apt.conf.d/99ldai-valid-until"
   trap unmount_all EXIT
+  trap 'exit 130' INT TERM
   mount_all
   in_root sh -c "export DEBIAN_FRONTEND=noninteractive;
     apt-get update -qq && apt-get install -y -qq --no-install-recommends ${PKGS[*]}" \
@@ -120,6 +121,7 @@ case "$action" in
     ensure_root
     unmount_all   # left over from a run that was killed
     trap unmount_all EXIT
+    trap 'exit 130' INT TERM
     mount_all
     # a private copy of the tree: builds and results of one version do not
     # touch the host's build or another version's
