@@ -17,6 +17,7 @@ case "${1:-}" in
   "") ;;
   *) echo "usage: $0 [--psql]" >&2; exit 2 ;;
 esac
+set --   # (standin.sh passes its arguments on to the stand-in)
 bash scripts/deps.sh
 make -s >/dev/null
 make -s install >/dev/null
