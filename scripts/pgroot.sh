@@ -21,6 +21,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() { echo "usage: $0 ensure|rebuild|run VERSION [CMD...]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
+[ "$(id -u)" -eq 0 ] || { echo "pgroot: must run as root (debootstrap, mount, chroot)" >&2; exit 1; }
 action=$1; ver=$2; shift 2
 
 case "$ver" in
@@ -71,6 +72,11 @@ build_root() {
     rm -rf --one-file-system "$root"
   fi
   mkdir -p "$CACHE"
+  if ! command -v debootstrap >/dev/null; then
+    echo "pgroot: installing debootstrap" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; } >/dev/null \
+      || { echo "pgroot: cannot install debootstrap" >&2; return 1; }
+  fi
   tmp="$root"
   echo "pgroot: debootstrap $suite from $mirror into $tmp (a few minutes)" >&2
   debootstrap --variant=minbase "$suite" "$tmp" "$mirror" >"$CACHE/pg$ver-debootstrap.log" 2>&1 \
