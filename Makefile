@@ -21,10 +21,12 @@ OBJS = \
 	src/xact.o
 
 EXTENSION = ldai_fdw
-DATA = ldai_fdw--1.0.sql
+# ldai_fdw--1.0.sql stays as released; later versions are update scripts
+# (CREATE EXTENSION runs 1.0, then each update up to default_version)
+DATA = ldai_fdw--1.0.sql ldai_fdw--1.0--1.1.sql
 PGFILEDESC = "ldai_fdw - foreign-data wrapper for LaunchDarkly AI Configs"
 
-REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins prefetch batch interrupts security write_safety on_commit keysafety lifecycle modify_scan
+REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins prefetch batch interrupts security write_safety on_commit keysafety lifecycle modify_scan upgrade
 REGRESS_OPTS = --load-extension=ldai_fdw
 
 SHLIB_LINK = -lcurl -lcjson
@@ -43,3 +45,15 @@ $(OBJS): src/ldai_fdw.h src/http.h src/page.h
 # the regression test list, for scripts that run a subset (conformance.sh)
 print-regress:
 	@echo $(REGRESS)
+
+# the release archive, ldai_fdw-<META.json version>.zip, from the committed
+# tree (DISTREF: another commit or tree)
+DISTVERSION = $(shell sed -n 's/^   "version": "\(.*\)",$$/\1/p' $(srcdir)/META.json)
+DISTDIR ?= .
+DISTREF ?= HEAD
+dist:
+	git -C $(srcdir) archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ \
+	  -o $(abspath $(DISTDIR))/$(EXTENSION)-$(DISTVERSION).zip $(DISTREF)
+	@echo $(DISTDIR)/$(EXTENSION)-$(DISTVERSION).zip
+
+.PHONY: print-regress dist

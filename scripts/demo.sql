@@ -24,7 +24,7 @@ SELECT o.key, o.ai_config_key, o.version,
  GROUP BY 1, 2, 3 ORDER BY 1;
 
 \echo '== A small local table of owners and budgets, joined with the best result of each optimization'
-CREATE TEMP TABLE owners (opt_key text PRIMARY KEY, team text, monthly_token_budget int);
+CREATE TABLE owners (opt_key text PRIMARY KEY, team text, monthly_token_budget int);
 INSERT INTO owners VALUES
   ('support-triage', 'Support Platform', 2000000),
   ('code-review-bot', 'Developer Experience', 500000),
@@ -52,3 +52,39 @@ SELECT iteration, status, activity, jsonb_object_keys(scores) AS judge
 \echo '== Every variation of an AI Config'
 SELECT config_key, key, name, model->>'modelName' AS model, state, version
   FROM ld.ai_config_variations WHERE config_key = 'support-triage-agent' ORDER BY key;
+
+\echo '== Database-driven updates: an evaluation run posts its results (INSERT ... SELECT ... RETURNING)'
+CREATE TABLE eval_cases (n int PRIMARY KEY, prompt text NOT NULL);
+INSERT INTO eval_cases VALUES
+  (1, 'How do I reset my password?'),
+  (2, 'Can I get a refund after 30 days?'),
+  (3, 'Where do I download my invoices?');
+SELECT gen_random_uuid() AS new_run \gset
+-- one POST per row; RETURNING shows what LaunchDarkly answered (ids, status, timestamps)
+INSERT INTO ld.agent_optimization_results
+  (optimization_key, run_id, agent_optimization_version, iteration, instructions, user_input)
+SELECT 'support-triage', :'new_run', o.version, c.n, 'Answer from the help center only.', c.prompt
+  FROM eval_cases c, ld.agent_optimizations o
+ WHERE o.key = 'support-triage'
+ ORDER BY c.n
+RETURNING iteration, id, status, user_input;
+
+\echo '== A grading job marks them from a local table of verdicts (UPDATE ... FROM ... RETURNING)'
+CREATE TABLE verdicts (prompt text PRIMARY KEY, verdict text NOT NULL, score numeric NOT NULL);
+INSERT INTO verdicts VALUES
+  ('How do I reset my password?', 'PASSED', 0.92),
+  ('Can I get a refund after 30 days?', 'FAILED', 0.41),
+  ('Where do I download my invoices?', 'PASSED', 0.87);
+-- one PATCH per matching row, with only the columns set: {"status": ..., "scores": ...}
+UPDATE ld.agent_optimization_results r
+   SET status = v.verdict,
+       scores = jsonb_build_object('accuracy', jsonb_build_object('score', v.score))
+  FROM verdicts v
+ WHERE r.optimization_key = 'support-triage' AND r.run_id = :'new_run' AND r.user_input = v.prompt
+RETURNING r.iteration, r.status, r.scores;
+
+\echo '== The new run, read back from LaunchDarkly'
+SELECT run_id = :'new_run' AS new_run, status, count(*) AS results
+  FROM ld.agent_optimization_results
+ WHERE optimization_key = 'support-triage' AND run_id = :'new_run'
+ GROUP BY 1, 2 ORDER BY 2;

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL 15 cluster in a temporary directory, on a free port,
+# A throwaway PostgreSQL cluster in a temporary directory, on a free port,
 # with its socket in that directory: several can run at once (unlike
 # pg_virtualenv as root, which always names its cluster "regress").
 # Usage: source scripts/pgcluster.sh; cluster_start [extra postgres -c options]; ...; cluster_stop
 # Exports PGHOST, PGPORT, PGUSER=postgres, PGDATABASE=postgres and LDAI_PG_LOG.
 
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# The server binaries are those of PG_CONFIG (else of the pg_config on PATH).
+PG_BIN=${PG_BIN:-$("${PG_CONFIG:-pg_config}" --bindir)}
 
 cluster_start() {
   LDAI_PG_DIR=$(mktemp -d /tmp/ldai_pg.XXXXXX)

@@ -1,84 +1,124 @@
 #!/usr/bin/env bash
-# The whole test suite of ldai_fdw: installs what is missing, builds,
-# self-tests the LaunchDarkly stand-in, then runs the pg_regress suite on a
-# throwaway cluster against the stand-in.  Last line: "N passed, M failed".
+# The whole test suite of ldai_fdw, on every supported PostgreSQL version:
+#   - the host's PostgreSQL (15 on Debian 12; or the one PG_CONFIG names):
+#     scripts/suite.sh (build with -Werror, stand-in self-test, pg_regress
+#     against the stand-in, secrets search), then the packaging check,
+#     the conformance run through Prism and fuzzing;
+#   - PostgreSQL 17 and 18: scripts/suite.sh inside a cached Debian root of
+#     each (scripts/pgroot.sh: trixie has 17, sid has 18), built on first use.
+# Prints one summary line per version; last line: "N passed, M failed".
 #
-# Development shortcuts (the full run sets neither):
+#   bash scripts/test.sh [--pg VERSION]...   only these versions (also
+#                                            LDAI_PG_VERSIONS="15 17")
+# Development shortcuts (the full run sets none):
 #   LDAI_REGRESS="setup keys"  run only these pg_regress files
 #   LDAI_QUICK=1               skip the conformance and fuzzing steps
 # Runs on one machine take turns (the extension is installed into the one
-# PostgreSQL tree): a lock file serializes them.
+# host PostgreSQL tree; the roots are shared too): a lock file serializes them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+versions=${LDAI_PG_VERSIONS:-}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --pg) [ $# -ge 2 ] || { echo "usage: $0 [--pg VERSION]..." >&2; exit 2; }
+          versions="$versions $2"; shift 2 ;;
+    --pg=*) versions="$versions ${1#--pg=}"; shift ;;
+    *) echo "usage: $0 [--pg VERSION]..." >&2; exit 2 ;;
+  esac
+done
+
 exec 9>/tmp/ldai_fdw_test.lock
 flock 9
+started=$SECONDS
 
 bash scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
-make -s clean >/dev/null 2>&1 || true
-if ! make -s PG_CFLAGS='-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror' \
-     || ! make -s install >/dev/null; then
-  echo "build failed"; echo "0 passed, 1 failed"; exit 1
-fi
+host_ver=$("${PG_CONFIG:-pg_config}" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+# LDAI_QUICK alone: the host's version only
+[ -n "${LDAI_QUICK:-}" ] && [ -z "$versions" ] && versions=$host_ver
+versions=$(echo "${versions:-$host_ver 17 18}" | tr ' ' '\n' | grep . | awk '!seen[$0]++' | tr '\n' ' ')
 
-passed=0; failed=0
+passed=0; failed=0; summary=()
+tmp=$(mktemp -d /tmp/ldai_test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
 
-# 1. the stand-in's own checks
-if out=$(python3 test/standin/selftest.py 2>&1); then
-  passed=$((passed + 1)); echo "ok - stand-in self-test"
-else
-  failed=$((failed + 1)); echo "not ok - stand-in self-test"; echo "$out" | tail -20
-fi
+# run_counted LABEL NOTE CMD...: run CMD, show its output, add up its last
+# line ("N passed, M failed") under LABEL
+run_counted() {
+  local label=$1 note=$2 t0=$SECONDS last p f
+  shift 2
+  "$@" 2>&1 | tee "$tmp/out"
+  last=$(tail -1 "$tmp/out")
+  if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    p=${BASH_REMATCH[1]}; f=${BASH_REMATCH[2]}
+  else
+    p=0; f=1; echo "not ok - $label: no result line"
+  fi
+  passed=$((passed + p)); failed=$((failed + f))
+  summary+=("$label: $p passed, $f failed ($((SECONDS - t0)) s$note)")
+}
 
-# 2. pg_regress against the stand-in, on a private throwaway cluster whose
-#    log records everything (debug5), so it can be searched for the key below
-source scripts/standin.sh
-source scripts/pgcluster.sh
-# a second stand-in serving https with a private test CA (sql/tls.sql)
-tls_dir=$(mktemp -d /tmp/ldai_tls.XXXXXX)
-bash scripts/tls_certs.sh "$tls_dir"
-python3 test/standin/ld_standin.py --port 0 --port-file "$tls_dir/port" --api-key "$LDAI_TEST_API_KEY" \
-  --tls-cert "$tls_dir/server.pem" --tls-key "$tls_dir/server.key" --max-lifetime 3600 >"$tls_dir/log" 2>&1 &
-tls_pid=$!
-for _ in $(seq 1 100); do [ -s "$tls_dir/port" ] && break; sleep 0.1; done
-export LDAI_STANDIN_TLS_PORT=$(cat "$tls_dir/port") LDAI_TEST_CA="$tls_dir/ca.pem"
-trap 'cluster_stop; standin_stop; kill $tls_pid 2>/dev/null; rm -rf "$tls_dir"' EXIT
-cluster_start log_min_messages=debug5 || { echo "0 passed, 1 failed"; exit 1; }
-rm -rf results regression.diffs regression.out
-make -s installcheck ${LDAI_REGRESS:+REGRESS="$LDAI_REGRESS"} > regress.log 2>&1
-cat regress.log | grep -E '^(ok|not ok|test| +[a-z_]+ +\.\.\.)|^\s*\d' || true
-grep -E '^(not )?ok|\.\.\. (ok|FAILED)' regress.log >/dev/null || cat regress.log | tail -30
-ok=$(grep -cE '^ok |\.\.\. ok' regress.log || true)
-bad=$(grep -cE '^not ok |\.\.\. FAILED' regress.log || true)
-passed=$((passed + ok)); failed=$((failed + bad))
-if [ -f regression.diffs ]; then head -200 regression.diffs; fi
-if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); tail -30 regress.log; fi
+# host_checks: the steps that run once, on the host's PostgreSQL
+host_checks() {
+  local p=0 f=0 out
+  if out=$(python3 scripts/meta_check.py META.json 2>&1) && out2=$(bash scripts/dist_check.sh 2>&1); then
+    p=$((p + 1)); echo "ok - packaging: $out; $out2"
+  else
+    f=$((f + 1)); echo "not ok - packaging"; echo "$out"; echo "${out2:-}"
+  fi
+  if [ -z "${LDAI_QUICK:-}" ]; then
+    # conformance: the suite again, every request and response validated
+    # against LaunchDarkly's OpenAPI spec by Prism (scripts/conformance.sh)
+    if out=$(bash scripts/conformance.sh --no-build 2>&1); then
+      p=$((p + 1)); echo "ok - $(tail -1 <<<"$out")"
+    else
+      f=$((f + 1)); echo "not ok - conformance"; tail -40 <<<"$out"
+    fi
+    # fuzzing the PostgreSQL-free layers (page parsing, response headers)
+    if out=$(bash scripts/fuzz.sh "${LDAI_FUZZ_SECONDS:-30}" 2>&1); then
+      p=$((p + 1)); echo "ok - $(tail -1 <<<"$out")"
+    else
+      f=$((f + 1)); echo "not ok - fuzzing"; tail -40 <<<"$out"
+    fi
+  fi
+  echo "$p passed, $f failed"
+}
 
-# 3. the api_key never shows: not in any test output, the server log at
-#    debug5, or the stand-in's log
-if grep -rlF -- "$LDAI_TEST_API_KEY" results regress.log "$LDAI_PG_LOG" "$_standin_dir" expected sql 2>/dev/null; then
-  failed=$((failed + 1)); echo "not ok - secrets: the api_key appears in the files above"
-else
-  passed=$((passed + 1)); echo "ok - secrets: api_key absent from test output and logs ($(wc -l < "$LDAI_PG_LOG") log lines at debug5)"
-fi
-rm -f regress.log
+# on_host: scripts/suite.sh on the host's PostgreSQL, then the host checks;
+# one result line for both
+on_host() {
+  local p=0 f=0 last
+  bash scripts/suite.sh 2>&1 | tee "$tmp/suite"
+  host_checks | tee "$tmp/host"
+  for last in "$(tail -1 "$tmp/suite")" "$(tail -1 "$tmp/host")"; do
+    if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+      p=$((p + BASH_REMATCH[1])); f=$((f + BASH_REMATCH[2]))
+    else
+      f=$((f + 1))
+    fi
+  done
+  echo "$p passed, $f failed"
+}
 
-if [ -n "${LDAI_QUICK:-}" ]; then echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; fi
+# in_pgroot V: scripts/suite.sh inside the Debian root of PostgreSQL V
+in_pgroot() {
+  bash scripts/pgroot.sh ensure "$1" || { echo "0 passed, 1 failed"; return 1; }
+  bash scripts/pgroot.sh run "$1" bash scripts/suite.sh
+}
 
-# 4. conformance: the suite again, every request and response validated
-#    against LaunchDarkly's OpenAPI spec by Prism (scripts/conformance.sh)
-cluster_stop; standin_stop
-if out=$(bash scripts/conformance.sh --no-build 2>&1); then
-  passed=$((passed + 1)); echo "ok - $(tail -1 <<<"$out")"
-else
-  failed=$((failed + 1)); echo "not ok - conformance"; tail -40 <<<"$out"
-fi
+host_note="; with packaging (quick: no conformance, no fuzzing)"
+[ -n "${LDAI_QUICK:-}" ] || host_note="; with packaging, conformance and fuzzing"
+for v in $versions; do
+  if [ "$v" = "$host_ver" ]; then
+    echo "== PostgreSQL $v (host)"
+    run_counted "PostgreSQL $v" "$host_note" on_host
+  else
+    echo "== PostgreSQL $v (Debian root, scripts/pgroot.sh)"
+    run_counted "PostgreSQL $v" "; in /var/cache/ldai_fdw" in_pgroot "$v"
+  fi
+done
 
-# 5. fuzzing the PostgreSQL-free layers (page parsing, response headers)
-if out=$(bash scripts/fuzz.sh "${LDAI_FUZZ_SECONDS:-30}" 2>&1); then
-  passed=$((passed + 1)); echo "ok - $(tail -1 <<<"$out")"
-else
-  failed=$((failed + 1)); echo "not ok - fuzzing"; tail -40 <<<"$out"
-fi
-
+echo "== summary ($((SECONDS - started)) s)"
+printf '%s\n' "${summary[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -37,7 +37,12 @@ SELECT bg_connect('bg');
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/agent-optimizations", "stall_ms": 20000, "times": 1}');
 SELECT dblink_send_query('bg', 'SELECT key FROM ld.agent_optimizations /* stalled */');
 SELECT wait_for_wait_event('/* stalled */') IS NOT NULL AS waiting;
-SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE query LIKE '%/* stalled */';
+-- (the wait event is named LaunchDarklyRequest on PostgreSQL 17+, where
+--  extensions can name theirs; before that it is just Extension)
+SELECT state, wait_event_type,
+       wait_event = CASE WHEN current_setting('server_version_num')::int >= 170000
+                         THEN 'LaunchDarklyRequest' ELSE 'Extension' END AS wait_event_named
+  FROM pg_stat_activity WHERE query LIKE '%/* stalled */';
 CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t;
 SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%/* stalled */';
 SELECT * FROM dblink_get_result('bg', false) AS r(key text);

@@ -57,12 +57,18 @@ BEGIN
      ORDER BY 1;
 END $$;
 
--- explain_analyze(query): EXPLAIN ANALYZE without timings; bytes as a range
--- (they depend on compression)
+-- explain_analyze(query): EXPLAIN ANALYZE without timings or buffers; bytes
+-- as a range (they depend on compression); actual rows as whole numbers
+-- (PostgreSQL 18 prints two decimals)
 CREATE FUNCTION explain_analyze(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE l text;
+        r text;
 BEGIN
-  FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+  FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || q LOOP
+    r := substring(l from 'actual rows=(\d+\.\d+)');
+    IF r IS NOT NULL THEN
+      l := replace(l, 'actual rows=' || r, 'actual rows=' || round(r::numeric));
+    END IF;
     IF l ~ 'bytes received: \d+$' THEN
       l := regexp_replace(l, '\d+$', CASE WHEN substring(l from '\d+$')::bigint > 10000
                                           THEN 'more than 10000' ELSE 'at most 10000' END);

@@ -23,6 +23,11 @@
 #include "lib/stringinfo.h"
 #include "nodes/execnodes.h"
 #include "commands/explain.h"
+#if PG_VERSION_NUM >= 180000
+/* ExplainState and the ExplainProperty* functions moved out of explain.h */
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
 #include "nodes/pathnodes.h"
 #include "utils/jsonb.h"
 
