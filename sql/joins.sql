@@ -92,12 +92,13 @@ SELECT count(*) FROM many_keys m JOIN ld.agent_optimization_runs r ON r.optimiza
 
 -- key = (subquery): an init-plan parameter is a key too
 -- (the plan without the "(returns $0)" that PostgreSQL before 17 adds to the
---  InitPlan line)
+--  InitPlan line, and its value as $0, which 17 calls "(InitPlan 1).col1")
 CREATE FUNCTION pg_temp.explain_verbose(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE l text;
 BEGIN
   FOR l IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q LOOP
-    RETURN NEXT regexp_replace(l, '^(\s*InitPlan \d+) \(returns \$\d+\)$', '\1');
+    RETURN NEXT regexp_replace(regexp_replace(l, '^(\s*InitPlan \d+) \(returns \$\d+\)$', '\1'),
+                               '\(InitPlan 1\)\.col1', '$0');
   END LOOP;
 END $$;
 SELECT pg_temp.explain_verbose($$

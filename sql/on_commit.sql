@@ -196,6 +196,22 @@ SELECT count(*) AS optimizations FROM ld.agent_optimizations WHERE key = 'ticket
 COMMIT;
 SELECT method, path, body, status FROM ld_requests() WHERE method <> 'GET' ORDER BY seq;
 ALTER SERVER ld OPTIONS (DROP connect_timeout_ms);
+-- INSERT ... ON CONFLICT DO NOTHING: a 409 at COMMIT skips that row, as it
+-- would when sent at once; the COMMIT succeeds
+SELECT ld_clear_log();
+BEGIN;
+INSERT INTO ld.ai_configs (key, name) VALUES ('ocb-2', 'exists'), ('ocb-new', 'new')
+  ON CONFLICT DO NOTHING;
+COMMIT;
+SELECT method, path, body, status FROM ld_requests() WHERE method <> 'GET' ORDER BY seq;
+SELECT key, name FROM ld.ai_configs WHERE key IN ('ocb-2', 'ocb-new') ORDER BY key;
+-- the same under dry run: both rows shown, nothing sent
+SET ldai_fdw.dry_run = on;
+SELECT ld_clear_log();
+INSERT INTO ld.ai_configs (key, name) VALUES ('ocb-2', 'exists'), ('ocb-dry', 'new')
+  ON CONFLICT DO NOTHING;
+RESET ldai_fdw.dry_run;
+SELECT count(*) AS writes FROM ld_requests() WHERE method <> 'GET';
 ALTER FOREIGN TABLE ld.ai_configs OPTIONS (DROP max_concurrency, DROP write_mode);
 DELETE FROM ld.ai_configs WHERE key LIKE 'ocb-%';
 DROP FUNCTION row_count(text);

@@ -59,7 +59,7 @@ END $$;
 
 -- explain_analyze(query): EXPLAIN ANALYZE without timings or buffers; bytes
 -- as a range (they depend on compression); actual rows as whole numbers
--- (PostgreSQL 18 prints two decimals)
+-- (PostgreSQL 18 prints two decimals); sort memory as NkB
 CREATE FUNCTION explain_analyze(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE l text;
         r text;
@@ -69,12 +69,19 @@ BEGIN
     IF r IS NOT NULL THEN
       l := replace(l, 'actual rows=' || r, 'actual rows=' || round(r::numeric));
     END IF;
+    l := regexp_replace(l, 'Memory: \d+kB', 'Memory: NkB');
     IF l ~ 'bytes received: \d+$' THEN
       l := regexp_replace(l, '\d+$', CASE WHEN substring(l from '\d+$')::bigint > 10000
                                           THEN 'more than 10000' ELSE 'at most 10000' END);
     END IF;
     RETURN NEXT l;
   END LOOP;
+END $$;
+
+-- explain_lines(query): the lines of EXPLAIN (VERBOSE, COSTS OFF)
+CREATE FUNCTION explain_lines(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q;
 END $$;
 
 -- sqlstate_of(statement): the SQLSTATE it fails with ('no error' if none)

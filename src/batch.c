@@ -240,7 +240,10 @@ ldExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **
 		error_context_stack = errcb.previous;
 	}
 	MemoryContextSwitchTo(old);
-	return s->skip_conflicts ? inserted_slots(s, &b, slots, numSlots) : slots;
+	/* rows shown or queued have no answer yet: each counts as inserted */
+	if (s->skip_conflicts && !ld_write_diverted(&s->opts))
+		return inserted_slots(s, &b, slots, numSlots);
+	return slots;
 }
 
 /*

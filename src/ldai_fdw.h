@@ -471,6 +471,7 @@ extern void ld_write_safety_init(void);
 extern char *ld_user_agent(void);
 extern void ld_check_updatable(const LdOptions *opts, const char *relname, CmdType op);
 extern int	ld_write_begin(const LdOptions *opts, bool returning, const char *relname);
+extern void ld_write_skip_conflicts(int group);
 extern bool ld_write_dry_run(void);
 extern bool ld_write_diverted(const LdOptions *opts);
 extern bool ld_write_divert(LdConn *conn, const LdOptions *opts, int group,

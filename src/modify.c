@@ -338,6 +338,8 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 									   ALLOCSET_DEFAULT_SIZES);
 	new_uuid(s->new_run_id);
 	s->skip_conflicts = skips_conflicts(mtstate);
+	if (s->skip_conflicts)
+		ld_write_skip_conflicts(s->write_group);
 	/* RETURNING is not set up in rinfo yet: the plan says whether there is one */
 	if (!s->skip_conflicts && ld_can_defer(rinfo, s->operation, &s->opts) &&
 		((ModifyTable *) mtstate->ps.plan)->returningLists == NIL)

@@ -43,6 +43,7 @@ typedef struct LdQueued
 	char	   *path;
 	char	   *body;			/* NULL for none */
 	char	   *header;			/* extra header, NULL for none */
+	bool		conflict_ok;	/* ON CONFLICT DO NOTHING: a 409 skips it */
 } LdQueued;
 
 /* what happened to a queued call at COMMIT */
@@ -73,6 +74,7 @@ static LdQueued *queue = NULL;
 static int	nqueued = 0;
 static int	queue_size = 0;
 static int	last_group = 0;
+static int	conflict_group = 0;	/* the INSERT ... ON CONFLICT DO NOTHING */
 
 /* at most this many calls of each kind are listed in a COMMIT's error */
 #define LD_LIST_CALLS 10
@@ -272,7 +274,8 @@ send_window(LdSend *st)
 					   &stats, &st->res[first]);
 		if (next <= first)
 			next = first + 1;
-		if (st->res[first].status >= 200 && st->res[first].status <= 299)
+		if ((st->res[first].status >= 200 && st->res[first].status <= 299) ||
+			(st->res[first].status == 409 && q->conflict_ok))
 			st->state[first] = LDQ_DONE;
 		else
 		{
@@ -499,6 +502,20 @@ ld_write_begin(const LdOptions *opts, bool returning, const char *relname)
 }
 
 /*
+ * ld_write_skip_conflicts
+ *		The statement of this group is an INSERT ... ON CONFLICT DO
+ *		NOTHING: under on_commit, a 409 at COMMIT means the row exists
+ *		and is skipped, as it is when sent at once.  One number is
+ *		enough: only the running statement queues calls (two such
+ *		INSERTs in one statement's CTEs: the last one begun skips).
+ */
+void
+ld_write_skip_conflicts(int group)
+{
+	conflict_group = group;
+}
+
+/*
  * ld_write_dry_run
  *		Whether writes are only shown (ldai_fdw.dry_run).
  */
@@ -544,6 +561,7 @@ queue_call(LdConn *conn, const LdOptions *opts, int group, const char *method,
 	ld_connection_hold(conn, queue_cxt);	/* not closed before COMMIT */
 	q->max_concurrency = opts->max_concurrency;
 	q->group = group;
+	q->conflict_ok = (group == conflict_group);
 	q->level = GetCurrentTransactionNestLevel();
 	q->method = MemoryContextStrdup(queue_cxt, method);
 	q->path = MemoryContextStrdup(queue_cxt, path);
