@@ -464,6 +464,8 @@ ldh_start(LdhClient *client, const LdhRequest *req)
 	t->response.outcome = LDH_PENDING;
 	/* kick curl so that it opens the connection and arms its timer */
 	curl_multi_socket_action(client->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	/* libcurl 8 may finish a transfer here already: its outcome is due now */
+	collect_finished(client);
 	return t;
 }
 
