@@ -20,13 +20,6 @@ UPDATE ld.agent_optimization_results SET activity = 'COMPLETED'
 RETURNING id = :'new_id' AS same_id, status, activity, completed_at;
 SELECT method, count(*) FROM ld_requests() GROUP BY 1;
 -- a missing row: 0 rows, one request
-CREATE FUNCTION rows_affected(q text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE n bigint;
-BEGIN
-  EXECUTE q;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
-END $$;
 SELECT ld_clear_log();
 SELECT rows_affected($$UPDATE ld.agent_optimization_results SET status = 'FAILED'
  WHERE optimization_key = 'support-triage' AND id = '00000000-0000-4000-8000-000000000000'$$);

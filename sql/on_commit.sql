@@ -4,22 +4,14 @@
 SELECT ld_reset();
 ALTER SERVER ld OPTIONS (ADD write_mode 'later');
 ALTER FOREIGN TABLE ld.ai_configs OPTIONS (ADD write_mode 'on_commit');
--- row_count(statement): the rows it reports (its command tag's count)
-CREATE FUNCTION row_count(q text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE n bigint;
-BEGIN
-  EXECUTE q;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
-END $$;
 CREATE TEMP TABLE local_notes (note text);
 
 -- ROLLBACK: no write request at all
 SELECT ld_clear_log();
 BEGIN;
 INSERT INTO ld.ai_configs (key, name) VALUES ('oc-1', 'One');
-SELECT row_count($$UPDATE ld.ai_configs SET description = 'queued' WHERE key = 'ticket-summarizer'$$);
-SELECT row_count($$DELETE FROM ld.ai_configs WHERE mode = 'completion'$$);
+SELECT rows_affected($$UPDATE ld.ai_configs SET description = 'queued' WHERE key = 'ticket-summarizer'$$);
+SELECT rows_affected($$DELETE FROM ld.ai_configs WHERE mode = 'completion'$$);
 -- a read in the same transaction sees the API's state, not the queued calls
 SELECT key, description FROM ld.ai_configs
  WHERE key IN ('ticket-summarizer', 'oc-1', 'resume-screener') ORDER BY key;
@@ -214,5 +206,4 @@ RESET ldai_fdw.dry_run;
 SELECT count(*) AS writes FROM ld_requests() WHERE method <> 'GET';
 ALTER FOREIGN TABLE ld.ai_configs OPTIONS (DROP max_concurrency, DROP write_mode);
 DELETE FROM ld.ai_configs WHERE key LIKE 'ocb-%';
-DROP FUNCTION row_count(text);
 SELECT ld_reset();

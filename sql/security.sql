@@ -154,14 +154,6 @@ DROP SERVER sec_noproject CASCADE;
 
 -- 5. INSERT ... ON CONFLICT DO NOTHING: a 409 skips the row
 SELECT ld_reset();
--- rows_of(statement): the row count the statement reports
-CREATE FUNCTION rows_of(q text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE n bigint;
-BEGIN
-  EXECUTE q;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
-END $$;
 -- one row at a time (RETURNING): the existing key gives nothing back
 INSERT INTO ld.ai_configs (key, name) VALUES ('ticket-summarizer', 'dup'), ('sec-new-1', 'new')
   ON CONFLICT DO NOTHING RETURNING key, name;
@@ -175,7 +167,7 @@ INSERT INTO ld.ai_configs (key, name)
 SELECT k, 'batch' FROM unnest(ARRAY['sec-b1', 'ticket-summarizer', 'sec-b2', 'resume-screener', 'sec-b3']) k
     ON CONFLICT DO NOTHING;
 SELECT ld_clear_log();
-SELECT rows_of($$INSERT INTO ld.ai_configs (key, name)
+SELECT rows_affected($$INSERT INTO ld.ai_configs (key, name)
   SELECT k, 'batch' FROM unnest(ARRAY['sec-b1', 'ticket-summarizer', 'sec-b2', 'resume-screener', 'sec-b3']) k
   ON CONFLICT DO NOTHING$$);
 SELECT method, path, body, status FROM ld_requests() ORDER BY body;
@@ -187,7 +179,7 @@ BEGIN
   RETURN NULL;
 END $$;
 CREATE TRIGGER sec_note AFTER INSERT ON ld.ai_configs FOR EACH ROW EXECUTE FUNCTION sec_note_row();
-SELECT rows_of($$INSERT INTO ld.ai_configs (key, name)
+SELECT rows_affected($$INSERT INTO ld.ai_configs (key, name)
   SELECT k, 'batch' FROM unnest(ARRAY['sec-b1', 'sec-t1', 'sec-b2', 'sec-t2']) k ON CONFLICT DO NOTHING$$);
 SELECT * FROM sec_seen ORDER BY 1;
 DROP TRIGGER sec_note ON ld.ai_configs;
@@ -201,5 +193,4 @@ INSERT INTO ld.ai_configs (key, name) VALUES ('sec-x', 'x') ON CONFLICT (key) DO
 INSERT INTO ld.ai_configs (key, name) VALUES ('sec-x', 'x') ON CONFLICT (key) DO UPDATE SET name = 'y';
 ALTER FOREIGN TABLE ld.ai_configs OPTIONS (DROP max_concurrency, DROP batch_size);
 SELECT key, name FROM ld.ai_configs WHERE key LIKE 'sec-%' ORDER BY key;
-DROP FUNCTION rows_of(text);
 SELECT ld_reset();

@@ -78,6 +78,15 @@ BEGIN
   END LOOP;
 END $$;
 
+-- rows_affected(statement): the rows it reports (its command tag's count)
+CREATE FUNCTION rows_affected(q text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+  EXECUTE q;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+
 -- explain_lines(query): the lines of EXPLAIN (VERBOSE, COSTS OFF)
 CREATE FUNCTION explain_lines(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN

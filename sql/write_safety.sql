@@ -2,14 +2,6 @@
 -- ldai_fdw.dry_run shows each would-be call and sends none;
 -- ldai_fdw.application_name goes into the User-Agent.
 SELECT ld_reset();
--- row_count(statement): the rows it reports (its command tag's count)
-CREATE FUNCTION row_count(q text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE n bigint;
-BEGIN
-  EXECUTE q;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
-END $$;
 
 -- updatable 'false' on the table: every write is refused at plan time
 ALTER FOREIGN TABLE ld.ai_configs OPTIONS (ADD updatable 'false');
@@ -59,21 +51,21 @@ DROP SCHEMA ld_ro CASCADE;
 SET ldai_fdw.dry_run = on;
 SELECT ld_clear_log();
 -- direct modify (no read)
-SELECT row_count($$UPDATE ld.ai_configs SET description = 'dry' WHERE key = 'ticket-summarizer'$$);
-SELECT row_count($$DELETE FROM ld.ai_configs WHERE key = 'ops/triage?v=2%'$$);
+SELECT rows_affected($$UPDATE ld.ai_configs SET description = 'dry' WHERE key = 'ticket-summarizer'$$);
+SELECT rows_affected($$DELETE FROM ld.ai_configs WHERE key = 'ops/triage?v=2%'$$);
 UPDATE ld.ai_configs SET name = 'Dry' WHERE key = 'resume-screener' RETURNING key, name, description;
 -- INSERT in batches (batch_size 2: two batches)
 ALTER FOREIGN TABLE ld.ai_configs OPTIONS (ADD batch_size '2');
-SELECT row_count($$INSERT INTO ld.ai_configs (key, name, tags)
+SELECT rows_affected($$INSERT INTO ld.ai_configs (key, name, tags)
                    SELECT 'dry-' || g, 'Dry ' || g, ARRAY['t' || g] FROM generate_series(1, 3) g$$);
 -- RETURNING shows the row as given (nothing the API would decide)
 INSERT INTO ld.ai_configs (key, name) VALUES ('dry-r', 'R') RETURNING key, name, version;
 -- UPDATE and DELETE that read first, with requests kept in flight
 ALTER FOREIGN TABLE ld.ai_configs OPTIONS (ADD max_concurrency '4');
-SELECT row_count($$UPDATE ld.ai_configs SET description = 'checked ' || key WHERE mode = 'completion'$$);
-SELECT row_count($$DELETE FROM ld.ai_configs WHERE mode = 'completion'$$);
+SELECT rows_affected($$UPDATE ld.ai_configs SET description = 'checked ' || key WHERE mode = 'completion'$$);
+SELECT rows_affected($$DELETE FROM ld.ai_configs WHERE mode = 'completion'$$);
 -- runs need a header on DELETE; the NOTICE is the call
-SELECT row_count($$DELETE FROM ld.agent_optimization_runs
+SELECT rows_affected($$DELETE FROM ld.agent_optimization_runs
                    WHERE optimization_key = 'code-review-bot' AND run_id = 'cc734f07-942c-400c-afa3-584189f688b7'$$);
 -- checks still run: a required column that is NULL fails as always
 INSERT INTO ld.ai_configs (key, name) VALUES ('dry-bad', NULL);
@@ -96,7 +88,6 @@ RESET ldai_fdw.application_name;
 -- no line breaks or other control characters (they would add headers)
 SET ldai_fdw.application_name = E'sync\nX-Injected: 1';
 SHOW ldai_fdw.application_name;
-DROP FUNCTION row_count(text);
 
 -- (found on the way) UPDATE ... RETURNING with max_concurrency above 1 waits
 -- for each row's answer and returns it: the API's new updated_at (the stand-in's

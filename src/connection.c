@@ -844,15 +844,15 @@ status_errcode(long status)
 }
 
 /*
- * ld_report_http_error
- *		ERROR for a non-2xx answer: status, the API's code and message, and
- *		the request (method and path; never the key).
+ * ld_api_error_text
+ *		"code: ..., message: ..." from an error answer's JSON body, for
+ *		messages; a text that is not valid UTF-8 is not passed on.
  */
-void
-ld_report_http_error(const char *method, const char *path,
-					 const LdResult *result)
+char *
+ld_api_error_text(const LdResult *result)
 {
-	cJSON	   *err = cJSON_ParseWithLength(result->body, result->body_len);
+	cJSON	   *err = cJSON_ParseWithLength(result->body ? result->body : "",
+											result->body_len);
 	const char *code = NULL;
 	const char *message = NULL;
 	char	   *detail;
@@ -865,8 +865,22 @@ ld_report_http_error(const char *method, const char *path,
 	detail = psprintf("code: %s, message: %s", code ? code : "(none)",
 					  message ? message : "(none)");
 	if (!pg_verify_mbstr(PG_UTF8, detail, strlen(detail), true))
-		detail = "code and message are not valid UTF-8";
+		detail = pstrdup("code and message are not valid UTF-8");
 	cJSON_Delete(err);
+	return detail;
+}
+
+/*
+ * ld_report_http_error
+ *		ERROR for a non-2xx answer: status, the API's code and message, and
+ *		the request (method and path; never the key).
+ */
+void
+ld_report_http_error(const char *method, const char *path,
+					 const LdResult *result)
+{
+	char	   *detail = ld_api_error_text(result);
+
 	ereport(ERROR,
 			(errcode(status_errcode(result->status)),
 			 errmsg("LaunchDarkly API returned HTTP %ld for %s %s",

@@ -55,6 +55,8 @@ struct LdhClient
 	LdhTransfer transfers[LDH_MAX_TRANSFERS];
 };
 
+static void collect_finished(LdhClient *client);
+
 /*
  * ldh_global_init
  *		Initialise libcurl once per process.  Returns 0 on success.

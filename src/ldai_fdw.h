@@ -36,7 +36,7 @@
 #include "http.h"
 #include "page.h"
 
-#define LDAI_FDW_VERSION "1.0"
+#define LDAI_FDW_VERSION "1.1"
 
 /* ----------------------------------------------------------------
  * The resource catalog (catalog.c)
@@ -204,6 +204,7 @@ extern Oid	ld_scan_user(ForeignScanState *node);
 extern void ld_request(LdConn *conn, const char *method, const char *path,
 					   const char *body, const char *extra_header,
 					   LdStats *stats, LdResult *result);
+extern char *ld_api_error_text(const LdResult *result);
 extern void ld_report_http_error(const char *method, const char *path,
 								 const LdResult *result);
 extern void ld_check_json(const char *method, const char *path,

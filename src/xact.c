@@ -136,20 +136,7 @@ call_text(const LdQueued *q)
 static char *
 failure_text(const LdResult *r)
 {
-	cJSON	   *err = cJSON_ParseWithLength(r->body ? r->body : "", r->body_len);
-	const char *code = NULL;
-	const char *message = NULL;
-	char	   *out;
-
-	if (cJSON_IsObject(err))
-	{
-		code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "code"));
-		message = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "message"));
-	}
-	out = psprintf("HTTP %ld (code: %s, message: %s)", r->status,
-				   code ? code : "(none)", message ? message : "(none)");
-	cJSON_Delete(err);
-	return out;
+	return psprintf("HTTP %ld (%s)", r->status, ld_api_error_text(r));
 }
 
 /*
