@@ -95,7 +95,8 @@ SELECT count(*) FILTER (WHERE path ~ '/all-results$') AS pages FROM ld_requests(
 ALTER SERVER ld OPTIONS (DROP timeout_ms);
 
 -- prefetched pages are requested at once, not at the next wait: right
--- after FETCH 1 the stand-in has the first page and the next 4 (through
+-- after FETCH 16 (past half of the second page, so on-demand prefetch has
+-- asked for the next 2) the stand-in has the first 4 pages (through
 -- "localhost", so that name resolution and connecting take a few steps)
 DO $$ BEGIN
   EXECUTE format('CREATE SERVER ld_lh FOREIGN DATA WRAPPER ldai_fdw OPTIONS (base_url %L, '
@@ -108,7 +109,7 @@ CREATE FOREIGN TABLE lh_results (iteration int) SERVER ld_lh
 SELECT ld_clear_log();
 BEGIN;
 DECLARE c CURSOR FOR SELECT iteration FROM lh_results;
-FETCH 1 FROM c;
+MOVE 16 IN c;
 SELECT pg_sleep(0.3);
 SELECT query FROM ld_requests() ORDER BY query;
 COMMIT;

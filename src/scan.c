@@ -59,6 +59,11 @@ typedef struct LdPager
 	int			nqueued;
 	int64		planned;		/* offset after the last queued page */
 	int64		step;			/* items per page the server gives */
+	int64		total;			/* totalCount of the last page, -1 = none */
+	int			ahead;			/* pages to keep ahead (grows to concurrency) */
+	int64		page_items;		/* items of the current page */
+	int64		consumed;		/* ... of them handed to the executor */
+	bool		armed;			/* prefetch when half the page is consumed */
 	struct
 	{
 		LdhTransfer *t;
@@ -518,23 +523,31 @@ cancel_prefetch(LdScanState *s, LdPager *pg)
 
 /*
  * schedule_prefetch
- *		With totalCount known, start GETs for the next pages (up to
- *		max_concurrency in flight), never past totalCount or a pushed
- *		LIMIT.  Pages are planned with the page length the server gives,
+ *		On demand: called once the executor has consumed half of the
+ *		current page.  With totalCount known, start GETs for the next
+ *		pages, never past totalCount or a pushed LIMIT.  The window grows
+ *		by one page each time (1, 2, ... up to max_concurrency pages
+ *		ahead), so a scan that stops early has asked for little more than
+ *		it read.  Pages are planned with the page length the server gives,
  *		so a server that caps limit is followed correctly.
  */
 static void
-schedule_prefetch(LdScanState *s, LdPager *pg, const LdpPage *page)
+schedule_prefetch(LdScanState *s, LdPager *pg)
 {
-	if (pg->concurrency <= 1 || !pg->paged || page->total < 0 || pg->done)
+	int			window;
+
+	pg->armed = false;
+	if (pg->concurrency <= 1 || !pg->paged || pg->total < 0 || pg->done)
 		return;
 	if (pg->step <= 0)
-		pg->step = page->nitems;
+		pg->step = pg->page_items;
 	if (pg->step <= 0)
 		return;
 	if (pg->nqueued == 0)
 		pg->planned = pg->offset;
-	while (pg->nqueued < Min(pg->concurrency, LD_MAX_PREFETCH) && pg->planned < page->total)
+	window = Min(Min(pg->ahead, pg->concurrency), LD_MAX_PREFETCH);
+	pg->ahead = Min(pg->ahead + 1, pg->concurrency);
+	while (pg->nqueued < window && pg->planned < pg->total)
 	{
 		int64		rest = pg->remaining >= 0 ? pg->remaining - (pg->planned - pg->offset) : -1;
 		int64		limit = s->opts.page_size;
@@ -643,7 +656,13 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 	if (pg->done)
 		cancel_prefetch(s, pg);
 	else
-		schedule_prefetch(s, pg, &page);
+	{
+		/* prefetch waits until the executor has used half of this page */
+		pg->total = page.total;
+		pg->page_items = page.nitems;
+		pg->consumed = 0;
+		pg->armed = true;
+	}
 	return page.first;
 }
 
@@ -752,8 +771,23 @@ next_series(LdScanState *s)
 	cancel_prefetch(s, &s->child);
 	s->child.concurrency = s->use_cache ? 1 : s->opts.max_concurrency;
 	s->child.step = 0;
+	s->child.ahead = 1;
+	s->child.armed = false;
 	s->item = s->row = NULL;
 	return true;
+}
+
+/*
+ * consume_item
+ *		Count an item of the current page as handed to the executor; once
+ *		half of the page is used, the next pages are wanted: prefetch them.
+ */
+static void
+consume_item(LdScanState *s, LdPager *pg)
+{
+	if (pg->armed && pg->consumed >= pg->page_items / 2)
+		schedule_prefetch(s, pg);
+	pg->consumed++;
 }
 
 /*
@@ -780,6 +814,8 @@ next_row(LdScanState *s, cJSON **parent)
 		if (s->item != NULL)
 		{
 			cJSON	   *it = s->item;
+
+			consume_item(s, &s->child);
 
 			if (s->ep->embedded == NULL)
 			{
