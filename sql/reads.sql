@@ -1,6 +1,14 @@
 -- Reads at the API's concurrency with no wasted request (issue 14).
 SELECT ld_reset();
 ALTER SERVER ld OPTIONS (DROP max_concurrency);  -- the default, 4; page_size 100
+-- reads_plan(query): EXPLAIN VERBOSE without costs and Output lines
+CREATE FUNCTION reads_plan(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE l text;
+BEGIN
+  FOR l IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q LOOP
+    IF l !~ '^\s*Output: ' THEN RETURN NEXT l; END IF;
+  END LOOP;
+END $$;
 
 -- 1. On-demand prefetch: page k+1 is asked for only once the executor has
 -- used half of page k, then the window grows up to max_concurrency pages.
@@ -33,4 +41,59 @@ SELECT count(*), count(DISTINCT id) FROM ld.agent_optimization_results
 SELECT count(*) AS requests, count(DISTINCT query) AS distinct_pages,
        count(DISTINCT conn) > 1 AS concurrent FROM ld_requests();
 ALTER SERVER ld OPTIONS (SET page_size '100');
+
+-- 2. count(*) from totalCount: one limit=1 GET per series
+SELECT ld_clear_log();
+SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'support-triage';
+SELECT method, path, query FROM ld_requests();
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'support-triage';
+-- an IN list: one GET per value, the counts added
+SELECT ld_clear_log();
+SELECT count(*) FROM ld.agent_optimization_runs
+ WHERE optimization_key IN ('support-triage', 'code-review-bot', 'no-such-opt');
+SELECT path, query, status FROM ld_requests() ORDER BY seq;
+-- enumerated parents: the list, then one GET per optimization
+SELECT ld_clear_log();
+SELECT count(*) FROM ld.agent_optimization_results;
+SELECT path, query FROM ld_requests() ORDER BY seq;
+SELECT count(id) FROM ld.agent_optimization_results;  -- the same, by scanning
+-- the whole table of optimizations; a parameter
+SELECT count(*) FROM ld.agent_optimizations;
+PREPARE c(text) AS SELECT count(*) FROM ld.agent_optimization_runs WHERE optimization_key = $1;
+SELECT ld_clear_log();
+EXECUTE c('code-review-bot');
+SELECT path, query FROM ld_requests();
+DEALLOCATE c;
+-- no totalCount in the answer: the rows are counted, page by page
+SELECT ld_ctl('/_test/config', '{"omit_total_count": true}');
+SELECT ld_clear_log();
+SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'support-triage';
+SELECT query FROM ld_requests() ORDER BY seq;
+SELECT ld_ctl('/_test/config', '{"omit_total_count": false}');
+-- the per-run endpoint has no totalCount: its rows are counted
+SELECT ld_clear_log();
+SELECT count(*) FROM ld.agent_optimization_results
+ WHERE optimization_key = 'support-triage'
+   AND run_id = (SELECT run_id FROM ld.agent_optimization_runs
+                  WHERE optimization_key = 'support-triage' LIMIT 1);
+SELECT regexp_replace(path, '[0-9a-f-]{36}', '{run}') AS path, query FROM ld_requests() ORDER BY seq;
+SELECT count(id) FROM ld.agent_optimization_results
+ WHERE optimization_key = 'support-triage'
+   AND run_id = (SELECT run_id FROM ld.agent_optimization_runs
+                  WHERE optimization_key = 'support-triage' LIMIT 1);  -- the same, by scanning
+-- not pushed: a local filter, a key checked again, another aggregate, GROUP BY
+SELECT reads_plan($$SELECT count(*) FROM ld.agent_optimization_results
+ WHERE optimization_key = 'support-triage' AND iteration > 2$$);
+SELECT ld_clear_log();
+SELECT count(*) FROM ld.agent_optimization_results
+ WHERE optimization_key = 'support-triage' AND iteration > 2;
+SELECT count(*) AS requests, bool_and(query ~ '^limit=100&') AS full_pages FROM ld_requests();
+SELECT reads_plan($$SELECT count(*) FROM ld.ai_configs WHERE key = 'ticket-summarizer'$$);
+SELECT reads_plan($$SELECT count(*), max(iteration) FROM ld.agent_optimization_results
+ WHERE optimization_key = 'support-triage'$$);
+SELECT reads_plan($$SELECT status, count(*) FROM ld.agent_optimization_runs
+ WHERE optimization_key = 'support-triage' GROUP BY status$$);
+SELECT count(*) FROM ld.ai_config_variations;  -- embedded rows: scanned
+DROP FUNCTION reads_plan(text);
 ALTER SERVER ld OPTIONS (ADD max_concurrency '1');

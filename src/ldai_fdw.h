@@ -319,7 +319,9 @@ enum LdScanPrivate
 	/* nonzero when fdw_exprs ends with LIMIT and OFFSET expressions */
 	LdPrivHasLimit,
 	/* nonzero when the statement writes the scanned table (Integer) */
-	LdPrivReadAll
+	LdPrivReadAll,
+	/* a pushed count(*): the foreign table's OID, else 0 (Integer) */
+	LdPrivCountRelid
 };
 
 /* in planner.c */

@@ -51,6 +51,7 @@ typedef struct LdPager
 	int64		offset;			/* offset of the next page */
 	int64		remaining;		/* rows still wanted, -1 = all */
 	bool		done;
+	bool		ended;			/* the last page ended the list (any LIMIT aside) */
 	int64		pages;			/* pages read so far */
 	char	   *last_first;		/* identity of the previous page's first item */
 	MemoryContext cxt;			/* where last_first lives */
@@ -91,6 +92,8 @@ typedef struct LdScanState
 	bool		has_limit;
 	bool		use_cache;		/* keys change at rescans: reuse answers */
 	bool		read_all;		/* the statement writes this table */
+	bool		count_only;		/* a pushed count(*): one row, the count */
+	bool		count_done;		/* ... returned */
 	bool		keep;			/* keep the rows (read_all, or rewinds) */
 	EState	   *estate;			/* the query (its response cache) */
 	LdStats		stats;
@@ -136,6 +139,24 @@ static void cancel_prefetch(LdScanState *s, LdPager *pg);
 	AllocSetContextCreate((estate)->es_query_cxt, (name), ALLOCSET_DEFAULT_SIZES)
 
 /*
+ * count_user
+ *		The user whose mapping a pushed count(*) uses: as ld_scan_user, for
+ *		a scan with no scan relation (the base relation is in fs_relids).
+ */
+static Oid
+count_user(ForeignScanState *node)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+#if PG_VERSION_NUM >= 160000
+	return fsplan->checkAsUser;
+#else
+	int			rti = bms_next_member(fsplan->fs_relids, -1);
+
+	return exec_rt_fetch(rti, node->ss.ps.state)->checkAsUser;
+#endif
+}
+
+/*
  * ldBeginForeignScan
  *		Set up the scan from the plan's fdw_private; no request is sent
  *		yet (and none at all for plain EXPLAIN).
@@ -157,15 +178,26 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->key_kinds = (List *) list_nth(priv, LdPrivKeyKinds);
 	s->has_limit = intVal(list_nth(priv, LdPrivHasLimit)) != 0;
 	s->read_all = intVal(list_nth(priv, LdPrivReadAll)) != 0;
+	s->count_only = intVal(list_nth(priv, LdPrivCountRelid)) != 0;
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
 	/* keys from outside the scan (join or init-plan parameters) */
 	s->use_cache = !bms_is_empty(fsplan->scan.plan.extParam);
-	ld_get_options(RelationGetRelid(rel), &s->opts);
-	s->conn = ld_connection_for(RelationGetRelid(rel), ld_scan_user(node), &s->opts);
-	s->attrs = ld_build_attrs(rel, s->res, (List *) list_nth(priv, LdPrivRetrieved),
-							  &s->nattrs);
+	if (s->count_only)
+	{
+		Oid			relid = (Oid) intVal(list_nth(priv, LdPrivCountRelid));
+
+		ld_get_options(relid, &s->opts);
+		s->conn = ld_connection_for(relid, count_user(node), &s->opts);
+	}
+	else
+	{
+		ld_get_options(RelationGetRelid(rel), &s->opts);
+		s->conn = ld_connection_for(RelationGetRelid(rel), ld_scan_user(node), &s->opts);
+		s->attrs = ld_build_attrs(rel, s->res, (List *) list_nth(priv, LdPrivRetrieved),
+								  &s->nattrs);
+	}
 	nkeys = list_length(s->key_kinds);
 	s->key_states = ExecInitExprList(list_truncate(list_copy(exprs), nkeys),
 									 (PlanState *) node);
@@ -179,7 +211,8 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->run_cxt = new_context(estate, "ldai_fdw keys");
 	s->tuple_cxt = new_context(estate, "ldai_fdw row");
 	s->estate = estate;
-	s->keep = s->read_all || (eflags & EXEC_FLAG_REWIND) != 0;
+	/* a count is one row, computed again at a rescan */
+	s->keep = !s->count_only && (s->read_all || (eflags & EXEC_FLAG_REWIND) != 0);
 	if (s->keep)
 	{
 		s->store_cxt = new_context(estate, "ldai_fdw kept rows");
@@ -500,9 +533,10 @@ advance_pager(LdPager *pg, const LdpPage *page, const char *path)
 	pg->offset += page->nitems;
 	if (pg->remaining > 0)
 		pg->remaining = Max(0, pg->remaining - page->nitems);
-	if (!pg->paged || page->nitems == 0 || pg->remaining == 0 ||
+	pg->ended = !pg->paged || page->nitems == 0 ||
 		(page->total >= 0 && pg->offset >= page->total) ||
-		(page->has_links && !page->has_next))
+		(page->has_links && !page->has_next);
+	if (pg->ended || pg->remaining == 0)
 		pg->done = true;
 }
 
@@ -653,16 +687,13 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 		pg->done = true;
 	else
 		advance_pager(pg, &page, path);
+	pg->total = page.total;
+	pg->page_items = page.nitems;
+	pg->consumed = 0;
 	if (pg->done)
 		cancel_prefetch(s, pg);
 	else
-	{
-		/* prefetch waits until the executor has used half of this page */
-		pg->total = page.total;
-		pg->page_items = page.nitems;
-		pg->consumed = 0;
-		pg->armed = true;
-	}
+		pg->armed = true;		/* when the executor has used half of it */
 	return page.first;
 }
 
@@ -773,6 +804,8 @@ next_series(LdScanState *s)
 	s->child.step = 0;
 	s->child.ahead = 1;
 	s->child.armed = false;
+	s->child.ended = false;
+	s->child.total = -1;
 	s->item = s->row = NULL;
 	return true;
 }
@@ -868,6 +901,77 @@ fetch_row(LdScanState *s, TupleTableSlot *slot)
 }
 
 /*
+ * count_series
+ *		The rows of the current series for a pushed count(*): the first
+ *		GET asks for one item and its answer's totalCount is the count.
+ *		An answer without totalCount (a list endpoint, or a server that
+ *		leaves it out) has its rows counted, page by page: never a guess.
+ *		A 404 for a key from WHERE is no rows.
+ */
+static int64
+count_series(LdScanState *s)
+{
+	LdPager    *pg = &s->child;
+	cJSON	   *it;
+	int64		n = 0;
+
+	if (pg->paged)
+		pg->remaining = 1;
+	it = fetch_page(s, pg, s->ep->shape, s->batch_cxt, s->not_found);
+	if (pg->pages == 0)
+		return 0;
+	if (pg->paged && pg->total >= 0)
+		return pg->total;
+	for (;;)
+	{
+		for (; it != NULL; it = it->next)
+			n++;
+		if (pg->ended || !pg->paged)
+			return n;
+		if (pg->remaining == 0)
+		{
+			/* the one-item probe had no totalCount: read on in pages */
+			pg->remaining = -1;
+			pg->done = false;
+		}
+		if (pg->armed)
+			schedule_prefetch(s, pg);
+		CHECK_FOR_INTERRUPTS();
+		it = fetch_page(s, pg, s->ep->shape, s->batch_cxt, s->not_found);
+		if (pg->done && it == NULL)
+			return n;
+	}
+}
+
+/*
+ * count_rows
+ *		Return the one row of a pushed count(*): the sum over the series
+ *		(every column of the scan tuple is a count(*)).
+ */
+static TupleTableSlot *
+count_rows(LdScanState *s, TupleTableSlot *slot)
+{
+	int64		n = 0;
+	int			i;
+
+	ExecClearTuple(slot);
+	if (s->count_done)
+		return slot;
+	while (next_series(s))
+	{
+		CHECK_FOR_INTERRUPTS();
+		n += count_series(s);
+	}
+	s->count_done = true;
+	for (i = 0; i < slot->tts_tupleDescriptor->natts; i++)
+	{
+		slot->tts_values[i] = Int64GetDatum(n);
+		slot->tts_isnull[i] = false;
+	}
+	return ExecStoreVirtualTuple(slot);
+}
+
+/*
  * begin_store
  *		An empty row store for a new execution (the previous one's rows,
  *		and any temporary file, go).
@@ -920,11 +1024,14 @@ ldIterateForeignScan(ForeignScanState *node)
 	if (!s->initialized)
 	{
 		start_execution(node);
+		s->count_done = false;
 		if (s->keep)
 			begin_store(s);
 		if (s->read_all)
 			read_all_rows(s, slot);
 	}
+	if (s->count_only)
+		return count_rows(s, slot);
 	if (s->replay)
 	{
 		if (!tuplestore_gettupleslot(s->store, true, false, s->store_slot))
@@ -994,6 +1101,9 @@ ldExplainForeignScan(ForeignScanState *node, ExplainState *es)
 
 	if (es->verbose)
 	{
+		if (s->count_only)
+			ExplainPropertyText("LaunchDarkly aggregate",
+								"count(*) from totalCount (rows counted where an answer has none)", es);
 		foreach(lc, ld_explain_requests(node))
 			ExplainPropertyText("LaunchDarkly request", (char *) lfirst(lc), es);
 		if (s->read_all)
