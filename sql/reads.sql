@@ -65,6 +65,12 @@ SELECT ld_clear_log();
 EXECUTE c('code-review-bot');
 SELECT path, query FROM ld_requests();
 DEALLOCATE c;
+-- a correlated subquery: one limit=1 GET per outer row (rescans)
+SELECT ld_clear_log();
+SELECT o.key, (SELECT count(*) FROM ld.agent_optimization_runs r
+                WHERE r.optimization_key = o.key) AS runs
+  FROM ld.agent_optimizations o ORDER BY 1;
+SELECT path, query FROM ld_requests() ORDER BY seq;
 -- no totalCount in the answer: the rows are counted, page by page
 SELECT ld_ctl('/_test/config', '{"omit_total_count": true}');
 SELECT ld_clear_log();
