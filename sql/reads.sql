@@ -103,3 +103,31 @@ SELECT reads_plan($$SELECT status, count(*) FROM ld.agent_optimization_runs
 SELECT count(*) FROM ld.ai_config_variations;  -- embedded rows: scanned
 DROP FUNCTION reads_plan(text);
 ALTER SERVER ld OPTIONS (ADD max_concurrency '1');
+
+-- 3. ANALYZE: reltuples from totalCount (one limit=1 GET per series), a
+-- sample from the first page, never every page
+ALTER SERVER ld OPTIONS (DROP max_concurrency);
+CREATE FOREIGN TABLE an_results (id uuid, iteration int, status text) SERVER ld
+  OPTIONS (resource 'agent_optimization_results', optimization_key 'support-triage');
+SELECT ld_clear_log();
+ANALYZE an_results;
+SELECT path, query FROM ld_requests() ORDER BY seq;
+SELECT reltuples FROM pg_class WHERE oid = 'an_results'::regclass;
+SELECT attname, n_distinct <> 0 AS has_stats FROM pg_stats
+ WHERE tablename = 'an_results' ORDER BY attname;
+-- enumerated parents: the list, one limit=1 GET each, one sample page
+CREATE FOREIGN TABLE an_runs (run_id uuid, status text) SERVER ld
+  OPTIONS (resource 'agent_optimization_runs');
+SELECT ld_clear_log();
+ANALYZE an_runs;
+SELECT path, query FROM ld_requests() ORDER BY seq;
+SELECT reltuples FROM pg_class WHERE oid = 'an_runs'::regclass;
+-- embedded rows (variations): configs counted, scaled by the sample
+CREATE FOREIGN TABLE an_variations (config_key text, key text) SERVER ld
+  OPTIONS (resource 'ai_config_variations');
+SELECT ld_clear_log();
+ANALYZE an_variations;
+SELECT count(*) AS requests FROM ld_requests();
+SELECT reltuples FROM pg_class WHERE oid = 'an_variations'::regclass;
+DROP FOREIGN TABLE an_results, an_runs, an_variations;
+ALTER SERVER ld OPTIONS (ADD max_concurrency '1');

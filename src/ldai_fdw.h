@@ -19,6 +19,7 @@
 
 #include "access/tupdesc.h"
 #include "fmgr.h"
+#include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "nodes/execnodes.h"
@@ -349,6 +350,8 @@ extern TupleTableSlot *ldIterateForeignScan(ForeignScanState *node);
 extern void ldReScanForeignScan(ForeignScanState *node);
 extern void ldEndForeignScan(ForeignScanState *node);
 extern void ldExplainForeignScan(ForeignScanState *node, ExplainState *es);
+extern bool ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
+								  BlockNumber *totalpages);
 
 /* ----------------------------------------------------------------
  * EXPLAIN (explain.c)

@@ -28,6 +28,7 @@
  */
 #include "ldai_fdw.h"
 
+#include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
@@ -133,6 +134,8 @@ typedef struct LdScanState
 } LdScanState;
 
 static void cancel_prefetch(LdScanState *s, LdPager *pg);
+static void reset_execution(LdScanState *s);
+static void start_iteration(LdScanState *s);
 
 /* a child context of the scan's memory */
 #define new_context(estate, name) \
@@ -384,8 +387,36 @@ start_execution(ForeignScanState *node)
 	MemoryContext old;
 	ListCell   *lk,
 			   *le;
-	uint32		keys = ld_endpoint_keys(s->ep);
 
+	reset_execution(s);
+	old = MemoryContextSwitchTo(s->run_cxt);
+	forboth(lk, s->key_kinds, le, s->key_states)
+	{
+		ExprState  *es = (ExprState *) lfirst(le);
+		bool		isnull;
+		Datum		d = ExecEvalExprSwitchContext(es, econtext, &isnull);
+
+		s->values[lfirst_int(lk)] = value_texts(d, isnull, exprType((Node *) es->expr));
+		if (s->values[lfirst_int(lk)] == NIL)	/* key = NULL matches nothing */
+			s->no_rows = true;
+	}
+	MemoryContextSwitchTo(old);
+
+	s->limit = s->has_limit ? eval_limit(s, s->limit_state, econtext, true) : -1;
+	s->offset = s->has_limit ? eval_limit(s, s->offset_state, econtext, false) : -1;
+	if (s->offset < 0)
+		s->offset = 0;
+	start_iteration(s);
+}
+
+/*
+ * reset_execution
+ *		Forget the previous execution: its key values, pages and the
+ *		requests it has in flight.
+ */
+static void
+reset_execution(LdScanState *s)
+{
 	MemoryContextReset(s->run_cxt);	/* also drops prefetches (callback) */
 	MemoryContextReset(s->batch_cxt);
 	register_cleanup(s);
@@ -400,18 +431,19 @@ start_execution(ForeignScanState *node)
 	s->returned = 0;
 	s->item = s->row = NULL;
 	s->child.done = true;
+}
 
-	old = MemoryContextSwitchTo(s->run_cxt);
-	forboth(lk, s->key_kinds, le, s->key_states)
-	{
-		ExprState  *es = (ExprState *) lfirst(le);
-		bool		isnull;
-		Datum		d = ExecEvalExprSwitchContext(es, econtext, &isnull);
+/*
+ * start_iteration
+ *		With the key values known: the table's optimization_key, or an
+ *		enumeration of the parents when nothing fixes them.
+ */
+static void
+start_iteration(LdScanState *s)
+{
+	uint32		keys = ld_endpoint_keys(s->ep);
+	MemoryContext old = MemoryContextSwitchTo(s->run_cxt);
 
-		s->values[lfirst_int(lk)] = value_texts(d, isnull, exprType((Node *) es->expr));
-		if (s->values[lfirst_int(lk)] == NIL)	/* key = NULL matches nothing */
-			s->no_rows = true;
-	}
 	s->opt_from_option = s->values[LDK_OPTIMIZATION] == NIL && s->opts.optimization_key;
 	s->parent_ok = false;
 	if (s->opt_from_option)
@@ -419,11 +451,6 @@ start_execution(ForeignScanState *node)
 	s->enumerate = (keys & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
 		s->values[LDK_OPTIMIZATION] == NIL;
 	MemoryContextSwitchTo(old);
-
-	s->limit = s->has_limit ? eval_limit(s, s->limit_state, econtext, true) : -1;
-	s->offset = s->has_limit ? eval_limit(s, s->offset_state, econtext, false) : -1;
-	if (s->offset < 0)
-		s->offset = 0;
 	if (s->enumerate)
 	{
 		LdEndpoint	list = {ld_enumeration_path(LDK_OPTIMIZATION), LD_SHAPE_PAGED};
@@ -969,6 +996,152 @@ count_rows(LdScanState *s, TupleTableSlot *slot)
 		slot->tts_isnull[i] = false;
 	}
 	return ExecStoreVirtualTuple(slot);
+}
+
+/*
+ * sample_row
+ *		Add one JSON row to the sample as a heap tuple (in rows_cxt).
+ */
+static void
+sample_row(LdScanState *s, TupleTableSlot *slot, cJSON *row, cJSON *parent,
+		   HeapTuple *out, MemoryContext rows_cxt)
+{
+	MemoryContext old;
+
+	MemoryContextReset(s->tuple_cxt);
+	old = MemoryContextSwitchTo(s->tuple_cxt);
+	ExecClearTuple(slot);
+	ld_fill_slot(s->attrs, s->nattrs, slot, row, s->cur, parent,
+				 s->ep->embedded_parent);
+	MemoryContextSwitchTo(rows_cxt);
+	*out = heap_form_tuple(slot->tts_tupleDescriptor, slot->tts_values,
+						   slot->tts_isnull);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * sample_page
+ *		The rows of the current series' first page (a fresh GET of up to
+ *		page_size items) as heap tuples in rows[], up to targrows; *items
+ *		is set to the page's items (rows may be more: embedded ones).
+ */
+static int
+sample_page(LdScanState *s, TupleTableSlot *slot, HeapTuple *rows, int targrows,
+			MemoryContext rows_cxt, int64 *items)
+{
+	LdPager    *pg = &s->child;
+	cJSON	   *it;
+	int			n = 0;
+
+	cancel_prefetch(s, pg);
+	pg->offset = 0;
+	pg->remaining = -1;
+	pg->done = false;
+	pg->ended = false;
+	pg->pages = 0;
+	pg->last_first = NULL;
+	pg->concurrency = 1;		/* one page, nothing ahead */
+	it = fetch_page(s, pg, s->ep->shape, s->batch_cxt, s->not_found);
+	*items = pg->pages > 0 ? pg->page_items : 0;
+	for (; it != NULL && n < targrows; it = it->next)
+	{
+		cJSON	   *r;
+
+		if (s->ep->embedded == NULL)
+		{
+			sample_row(s, slot, it, NULL, &rows[n++], rows_cxt);
+			continue;
+		}
+		r = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, s->ep->embedded), 0);
+		for (; r != NULL && n < targrows; r = r->next)
+			sample_row(s, slot, r, it, &rows[n++], rows_cxt);
+	}
+	return n;
+}
+
+/*
+ * acquire_sample
+ *		ANALYZE: reltuples from totalCount, one limit=1 GET per series (the
+ *		parents enumerated; rows counted where an answer has none, as a
+ *		pushed count(*)), and the rows of the first non-empty series' first
+ *		page as the sample for column statistics: never every page.  Rows
+ *		embedded in items (variations) are scaled by the sample's ratio.
+ */
+static int
+acquire_sample(Relation rel, int elevel, HeapTuple *rows, int targrows,
+			   double *totalrows, double *totaldeadrows)
+{
+	MemoryContext rows_cxt = CurrentMemoryContext;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "ldai_fdw analyze",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	LdScanState *s = palloc0(sizeof(LdScanState));
+	Oid			relid = RelationGetRelid(rel);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
+	List	   *all = NIL;
+	double		total = 0;
+	int64		items = 0;
+	int			nrows = 0;
+	bool		sampled = false;
+	int			i;
+
+	s->res = ld_table_resource(relid);
+	ld_get_options(relid, &s->opts);
+	for (i = 0; i < s->res->nendpoints; i++)
+		if (s->res->endpoints[i].binds == 0)
+			break;
+	s->ep = &s->res->endpoints[Min(i, s->res->nendpoints - 1)];
+	s->conn = ld_connection_for(relid, rel->rd_rel->relowner, &s->opts);
+	for (i = 1; i <= RelationGetDescr(rel)->natts; i++)
+		if (!TupleDescAttr(RelationGetDescr(rel), i - 1)->attisdropped)
+			all = lappend_int(all, i);
+	s->attrs = ld_build_attrs(rel, s->res, all, &s->nattrs);
+	s->batch_cxt = AllocSetContextCreate(cxt, "ldai_fdw page", ALLOCSET_DEFAULT_SIZES);
+	s->parent_cxt = AllocSetContextCreate(cxt, "ldai_fdw parents", ALLOCSET_DEFAULT_SIZES);
+	s->run_cxt = AllocSetContextCreate(cxt, "ldai_fdw keys", ALLOCSET_DEFAULT_SIZES);
+	s->tuple_cxt = AllocSetContextCreate(cxt, "ldai_fdw row", ALLOCSET_DEFAULT_SIZES);
+	s->limit = -1;
+	reset_execution(s);
+	start_iteration(s);
+	while (next_series(s))
+	{
+		int64		n;
+
+		CHECK_FOR_INTERRUPTS();
+		n = count_series(s);
+		if (n > 0 && !sampled && s->ep->shape != LD_SHAPE_ITEM)
+		{
+			nrows = sample_page(s, slot, rows, targrows, rows_cxt, &items);
+			sampled = true;
+		}
+		total += n;
+	}
+	if (s->ep->embedded != NULL)
+		total = items > 0 ? total * nrows / items : 0;
+	*totalrows = Max(total, nrows);
+	*totaldeadrows = 0;
+	ereport(elevel,
+			(errmsg("\"%s\": %d rows sampled from the API, %.0f estimated total rows",
+					RelationGetRelationName(rel), nrows, *totalrows)));
+	ExecDropSingleTupleTableSlot(slot);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);	/* also drops what is still in flight */
+	return nrows;
+}
+
+/*
+ * ldAnalyzeForeignTable
+ *		ANALYZE is supported on a table with its resource and project.
+ */
+bool
+ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
+					  BlockNumber *totalpages)
+{
+	if (ld_table_resource(RelationGetRelid(relation)) == NULL)
+		return false;
+	*func = acquire_sample;
+	*totalpages = 1;
+	return true;
 }
 
 /*
