@@ -65,6 +65,23 @@ SELECT ld_clear_log();
 EXECUTE c('code-review-bot');
 SELECT path, query FROM ld_requests();
 DEALLOCATE c;
+-- grouped by the key that picks the series: one row per series with rows
+SELECT ld_clear_log();
+SELECT optimization_key, count(*) FROM ld.agent_optimization_runs
+ WHERE optimization_key IN ('support-triage', 'no-runs-yet', 'code-review-bot', 'no-such-opt')
+ GROUP BY optimization_key ORDER BY 1;
+SELECT path, query, status FROM ld_requests() ORDER BY seq;
+SELECT reads_plan($$SELECT optimization_key, count(*) FROM ld.agent_optimization_runs
+                     WHERE optimization_key IN ('support-triage', 'code-review-bot')
+                     GROUP BY optimization_key$$);
+SELECT ld_clear_log();
+SELECT count(*), optimization_key FROM ld.agent_optimization_results GROUP BY 2 ORDER BY 2;
+SELECT count(*) AS requests, count(*) FILTER (WHERE query = 'limit=1&offset=0') AS count_gets
+  FROM ld_requests();
+SELECT optimization_key, count(id) FROM ld.agent_optimization_results GROUP BY 1 ORDER BY 1;  -- by scanning
+-- not pushed: grouped by another column
+SELECT reads_plan($$SELECT status, count(*) FROM ld.agent_optimization_runs
+                     WHERE optimization_key = 'support-triage' GROUP BY status$$);
 -- a correlated subquery: one limit=1 GET per outer row (rescans)
 SELECT ld_clear_log();
 SELECT o.key, (SELECT count(*) FROM ld.agent_optimization_runs r
@@ -98,8 +115,6 @@ SELECT count(*) AS requests, bool_and(query ~ '^limit=100&') AS full_pages FROM 
 SELECT reads_plan($$SELECT count(*) FROM ld.ai_configs WHERE key = 'ticket-summarizer'$$);
 SELECT reads_plan($$SELECT count(*), max(iteration) FROM ld.agent_optimization_results
  WHERE optimization_key = 'support-triage'$$);
-SELECT reads_plan($$SELECT status, count(*) FROM ld.agent_optimization_runs
- WHERE optimization_key = 'support-triage' GROUP BY status$$);
 SELECT count(*) FROM ld.ai_config_variations;  -- embedded rows: scanned
 DROP FUNCTION reads_plan(text);
 ALTER SERVER ld OPTIONS (ADD max_concurrency '1');

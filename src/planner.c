@@ -651,6 +651,49 @@ is_count_star(Expr *e)
 }
 
 /*
+ * is_series_key
+ *		Whether an expression is the optimization_key column of the
+ *		relation, taken from the request path of its endpoint: its value
+ *		is the series' key.
+ */
+static bool
+is_series_key(PlannerInfo *root, RelOptInfo *rel, LdRelInfo *fi, Expr *e)
+{
+	const LdEndpoint *ep = &fi->res->endpoints[fi->base.endpoint];
+
+	return IsA(e, Var) &&
+		(ld_endpoint_keys(ep) & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
+		from_path(fi->res, ep, LDK_OPTIMIZATION) &&
+		key_of_var(root, rel, fi->res, LD_KEY_BIT(LDK_OPTIMIZATION), e) == LDK_OPTIMIZATION;
+}
+
+/*
+ * groups_by_series
+ *		GROUP BY optimization_key where each series is one optimization
+ *		(no other key with several values): each group is one series.
+ */
+static bool
+groups_by_series(PlannerInfo *root, RelOptInfo *rel, LdRelInfo *fi)
+{
+	ListCell   *lc,
+			   *lk;
+
+	foreach(lc, root->parse->groupClause)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+
+		if (!is_series_key(root, rel, fi,
+						   (Expr *) get_sortgroupclause_expr(sgc, root->parse->targetList)))
+			return false;
+	}
+	forboth(lc, fi->base.key_exprs, lk, fi->base.key_kinds)
+		if (lfirst_int(lk) != LDK_OPTIMIZATION &&
+			type_is_array(exprType((Node *) lfirst(lc))))
+			return false;
+	return true;
+}
+
+/*
  * add_count_path
  *		count(*) with only key conditions (none checked locally), not
  *		grouped: one limit=1 GET per request series reads totalCount (where
@@ -667,11 +710,12 @@ add_count_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
 	const LdEndpoint *ep;
 	PathTarget *target = root->upper_targets[UPPERREL_GROUP_AGG];
 	double		requests;
+	double		rows;
 	ListCell   *lc;
 
 	if (fi == NULL || input_rel->reloptkind != RELOPT_BASEREL ||
 		parse->commandType != CMD_SELECT || parse->rowMarks != NIL ||
-		parse->groupClause != NIL || parse->groupingSets != NIL ||
+		parse->groupingSets != NIL ||
 		parse->havingQual != NULL || parse->hasTargetSRFs ||
 		fi->base.local_conds != NIL || fi->base.recheck || target == NULL ||
 		target->exprs == NIL)
@@ -679,19 +723,23 @@ add_count_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
 	ep = &fi->res->endpoints[fi->base.endpoint];
 	if (ep->shape == LD_SHAPE_ITEM || ep->embedded != NULL)
 		return;
+	if (parse->groupClause != NIL && !groups_by_series(root, input_rel, fi))
+		return;
 	foreach(lc, target->exprs)
-		if (!is_count_star((Expr *) lfirst(lc)))
+		if (!is_count_star((Expr *) lfirst(lc)) &&
+			(parse->groupClause == NIL || !is_series_key(root, input_rel, fi, lfirst(lc))))
 			return;
 
 	ofi = palloc(sizeof(LdRelInfo));
 	*ofi = *fi;
 	ofi->relid = planner_rt_fetch(input_rel->relid, root)->relid;
 	output_rel->fdw_private = ofi;
+	rows = parse->groupClause != NIL ? clamp_row_est(fi->base.series) : 1;
 	/* one request per series, plus the pages of an enumerated parent list */
 	requests = fi->base.series +
 		(fi->base.enumerate ? Max(1, ceil(fi->enumerated / fi->opts.page_size)) : 0);
 	add_path(output_rel, (Path *)
-			 create_foreign_upper_path(root, output_rel, target, 1,
+			 create_foreign_upper_path(root, output_rel, target, rows,
 #if PG_VERSION_NUM >= 180000
 									   0,
 #endif

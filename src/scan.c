@@ -95,6 +95,7 @@ typedef struct LdScanState
 	bool		read_all;		/* the statement writes this table */
 	bool		count_only;		/* a pushed count(*): one row, the count */
 	bool		count_done;		/* ... returned */
+	bool		count_grouped;	/* ... one row per series (GROUP BY its key) */
 	bool		keep;			/* keep the rows (read_all, or rewinds) */
 	EState	   *estate;			/* the query (its response cache) */
 	LdStats		stats;
@@ -191,8 +192,12 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	{
 		Oid			relid = (Oid) intVal(list_nth(priv, LdPrivCountRelid));
 
+		ListCell   *lc;
+
 		ld_get_options(relid, &s->opts);
 		s->conn = ld_connection_for(relid, count_user(node), &s->opts);
+		foreach(lc, fsplan->fdw_scan_tlist)
+			s->count_grouped |= IsA(lfirst_node(TargetEntry, lc)->expr, Var);
 	}
 	else
 	{
@@ -971,12 +976,50 @@ count_series(LdScanState *s)
 }
 
 /*
- * count_rows
- *		Return the one row of a pushed count(*): the sum over the series
- *		(every column of the scan tuple is a count(*)).
+ * count_group_row
+ *		Fill the row of one series of a grouped count(*): the series'
+ *		optimization key in the group columns, n in the counts.
  */
 static TupleTableSlot *
-count_rows(LdScanState *s, TupleTableSlot *slot)
+count_group_row(ForeignScanState *node, LdScanState *s, TupleTableSlot *slot, int64 n)
+{
+	List	   *tlist = ((ForeignScan *) node->ss.ps.plan)->fdw_scan_tlist;
+	ListCell   *lc;
+	int			i = 0;
+
+	MemoryContextReset(s->tuple_cxt);
+	foreach(lc, tlist)
+	{
+		Expr	   *e = lfirst_node(TargetEntry, lc)->expr;
+
+		slot->tts_isnull[i] = false;
+		if (IsA(e, Var))
+		{
+			Oid			input,
+						ioparam;
+			MemoryContext old = MemoryContextSwitchTo(s->tuple_cxt);
+
+			getTypeInputInfo(exprType((Node *) e), &input, &ioparam);
+			slot->tts_values[i] = OidInputFunctionCall(input, (char *) s->cur[LDK_OPTIMIZATION],
+													   ioparam, exprTypmod((Node *) e));
+			MemoryContextSwitchTo(old);
+		}
+		else
+			slot->tts_values[i] = Int64GetDatum(n);
+		i++;
+	}
+	return ExecStoreVirtualTuple(slot);
+}
+
+/*
+ * count_rows
+ *		Return the row(s) of a pushed count(*): the sum over the series
+ *		(every column of the scan tuple is a count(*)); grouped by the
+ *		optimization key, one row per series that has rows (a group of
+ *		none does not exist).
+ */
+static TupleTableSlot *
+count_rows(ForeignScanState *node, LdScanState *s, TupleTableSlot *slot)
 {
 	int64		n = 0;
 	int			i;
@@ -987,9 +1030,18 @@ count_rows(LdScanState *s, TupleTableSlot *slot)
 	while (next_series(s))
 	{
 		CHECK_FOR_INTERRUPTS();
-		n += count_series(s);
+		if (!s->count_grouped)
+		{
+			n += count_series(s);
+			continue;
+		}
+		n = count_series(s);
+		if (n > 0)
+			return count_group_row(node, s, slot, n);
 	}
 	s->count_done = true;
+	if (s->count_grouped)
+		return slot;
 	for (i = 0; i < slot->tts_tupleDescriptor->natts; i++)
 	{
 		slot->tts_values[i] = Int64GetDatum(n);
@@ -1204,7 +1256,7 @@ ldIterateForeignScan(ForeignScanState *node)
 			read_all_rows(s, slot);
 	}
 	if (s->count_only)
-		return count_rows(s, slot);
+		return count_rows(node, s, slot);
 	if (s->replay)
 	{
 		if (!tuplestore_gettupleslot(s->store, true, false, s->store_slot))
