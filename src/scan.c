@@ -8,8 +8,14 @@
  * filled in, read page by page.  Key values come from conditions (a value
  * or an IN list), from the table's optimization_key option, or -- for a
  * parent key nothing fixes -- from enumerating the parent list (every
- * optimization of the project).  Pages are fetched lazily, one at a time,
- * so a scan that stops early stops fetching.
+ * optimization of the project).  Pages are fetched on demand: the next
+ * ones are asked for once the executor has used half of the current page
+ * (the window growing by one page each time, up to max_concurrency), so a
+ * scan that stops early stops fetching.
+ *
+ * The same series iteration serves a pushed count(*) (one limit=1 GET per
+ * series, reading totalCount) and ANALYZE (that, plus one page as the
+ * sample).
  *
  * Memory: batch_cxt holds one page (body and cJSON tree) and is reset per
  * page; parent_cxt holds one page of enumerated parent keys; tuple_cxt is
