@@ -6,16 +6,16 @@
 SELECT ld_reset();
 
 -- several pages and several queries: one TCP connection
-SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'support-triage';
-SELECT count(*) FROM ld.ai_configs;
+SELECT count(1) FROM ld.agent_optimization_results WHERE optimization_key = 'support-triage';
+SELECT count(1) FROM ld.ai_configs;
 SELECT count(*) AS requests, count(DISTINCT conn) AS connections FROM ld_requests();
 
 -- ALTER USER MAPPING (or SERVER) drops the cached connection
 SELECT max(conn) AS conn_before FROM ld_requests() \gset
 ALTER USER MAPPING FOR CURRENT_USER SERVER ld OPTIONS (SET api_key :'ldkey');
 SELECT ld_clear_log();
-SELECT count(*) FROM ld.ai_configs;
-SELECT count(*) FROM ld.ai_configs;
+SELECT count(1) FROM ld.ai_configs;
+SELECT count(1) FROM ld.ai_configs;
 SELECT count(DISTINCT conn) AS connections, min(conn) > :conn_before AS a_new_one
   FROM ld_requests();
 
@@ -49,5 +49,5 @@ SELECT * FROM dblink_get_result('bg', false) AS r(key text);
 SELECT * FROM dblink_get_result('bg', false) AS r(key text);
 SELECT clock_timestamp() - t < interval '1 second' AS canceled_within_a_second FROM t0;
 -- the other session keeps working
-SELECT * FROM dblink('bg', 'SELECT count(*) FROM ld.agent_optimizations') AS r(n bigint);
+SELECT * FROM dblink('bg', 'SELECT count(1) FROM ld.agent_optimizations') AS r(n bigint);
 SELECT dblink_disconnect('bg');

@@ -19,7 +19,7 @@ SELECT key FROM ld.ai_configs;
 -- a truncated body is a transport failure: a GET is retried, and succeeds
 SELECT ld_clear_log();
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "truncate": true}');
-SELECT count(*) FROM ld.ai_configs;
+SELECT count(1) FROM ld.ai_configs;
 SELECT query, status FROM ld_requests();
 -- ... and fails with 08006 when it keeps happening
 ALTER SERVER ld OPTIONS (ADD max_retries '1');
@@ -90,8 +90,8 @@ SELECT ld_ctl('/_test/faults', '[{"method": "GET", "path": "/ai-configs", "statu
   {"method": "GET", "path": "/all-results", "status": 500, "times": 1}]');
 SELECT key FROM ld.ai_configs;
 SELECT key FROM ld.agent_optimizations;
-SELECT count(*) FROM ld.agent_optimization_runs WHERE optimization_key = 'code-review-bot';
-SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'code-review-bot';
+SELECT count(1) FROM ld.agent_optimization_runs WHERE optimization_key = 'code-review-bot';
+SELECT count(1) FROM ld.agent_optimization_results WHERE optimization_key = 'code-review-bot';
 SELECT ld_ctl('/_test/faults', '[{"method": "GET", "path": "/ai-configs", "status": 401, "times": 1},
   {"method": "GET", "path": "/ai-configs", "status": 403, "times": 1},
   {"method": "GET", "path": "/ai-configs", "status": 400, "times": 1},
@@ -160,7 +160,7 @@ SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs", "stall_
 SELECT dblink_send_query('bg2', 'SELECT key FROM ld.ai_configs /* terminate me */');
 SELECT wait_for_wait_event('/* terminate me */') AS victim \gset
 SELECT pg_terminate_backend(:victim, 5000) AS terminated;
-SELECT count(*) AS still_there FROM pg_stat_activity WHERE pid = :victim;
+SELECT count(1) AS still_there FROM pg_stat_activity WHERE pid = :victim;
 SELECT dblink_disconnect('bg2');
 -- a connect that never completes (the stand-in keeps a port whose accept
 -- queue is full): statement_timeout ends it at once

@@ -4,7 +4,7 @@ SELECT ld_reset();
 
 -- IN list of 3 optimizations: 3 request series, the rows of a filtered full scan
 SELECT ld_clear_log();
-SELECT optimization_key, count(*) FROM ld.agent_optimization_results
+SELECT optimization_key, count(1) FROM ld.agent_optimization_results
  WHERE optimization_key IN ('code-review-bot', 'resume-screener-tuning', 'opt/with?odd%key')
  GROUP BY 1 ORDER BY 1;
 SELECT path, query FROM ld_requests();

@@ -12,42 +12,42 @@ SELECT method, path, query FROM ld_requests();
 SELECT ld_clear_log();
 SELECT * FROM ld.ai_configs WHERE key = 'no-such-config';
 SELECT * FROM ld.agent_optimizations WHERE key = 'no-such-opt';
-SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'no-such-opt';
+SELECT count(1) FROM ld.agent_optimization_results WHERE optimization_key = 'no-such-opt';
 SELECT method, path, status FROM ld_requests();
 
 -- escaping: "/", "?" and "%" stay inside their path segment
 SELECT ld_clear_log();
 SELECT key, name FROM ld.ai_configs WHERE key = 'ops/triage?v=2%';
 SELECT key FROM ld.agent_optimizations WHERE key = 'opt/with?odd%key';
-SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'opt/with?odd%key';
+SELECT count(1) FROM ld.agent_optimization_results WHERE optimization_key = 'opt/with?odd%key';
 SELECT config_key, key FROM ld.ai_config_variations WHERE config_key = 'ops/triage?v=2%';
 SELECT method, path, query FROM ld_requests();
 
 -- optimization_key = 'x': that optimization only
 SELECT ld_clear_log();
-SELECT count(*) FROM ld.agent_optimization_runs WHERE optimization_key = 'support-triage';
-SELECT count(*) FROM ld.agent_optimization_latest_results WHERE optimization_key = 'code-review-bot';
+SELECT count(1) FROM ld.agent_optimization_runs WHERE optimization_key = 'support-triage';
+SELECT count(1) FROM ld.agent_optimization_latest_results WHERE optimization_key = 'code-review-bot';
 SELECT method, path, query FROM ld_requests();
 
 -- run_id = 'r': the per-run endpoint, with or without the optimization
 CREATE TEMP TABLE some_run AS
-  SELECT run_id, count(*) AS n FROM ld.agent_optimization_results
+  SELECT run_id, count(1) AS n FROM ld.agent_optimization_results
    WHERE optimization_key = 'code-review-bot' AND iteration = 1
    GROUP BY run_id ORDER BY min(created_at) LIMIT 1;
 SELECT n > 0 AS has_results FROM some_run;
 SELECT ld_clear_log();
-SELECT count(*) = (SELECT count(*) FROM ld.agent_optimization_results r2
+SELECT count(1) = (SELECT count(1) FROM ld.agent_optimization_results r2
                     WHERE r2.optimization_key = 'code-review-bot'
                       AND r2.run_id::text = (SELECT run_id::text FROM some_run)) AS same_rows
   FROM ld.agent_optimization_results
  WHERE optimization_key = 'code-review-bot' AND run_id = (SELECT run_id FROM some_run);
 SELECT run_id AS the_run FROM some_run \gset
 SELECT ld_clear_log();
-SELECT count(*), min(iteration), max(iteration) FROM ld.agent_optimization_results
+SELECT count(1), min(iteration), max(iteration) FROM ld.agent_optimization_results
  WHERE optimization_key = 'code-review-bot' AND run_id = :'the_run';
 SELECT method, regexp_replace(path, '[0-9a-f-]{36}', '<run>') AS path, query FROM ld_requests();
 SELECT ld_clear_log();
-SELECT optimization_key, count(*) FROM ld.agent_optimization_results
+SELECT optimization_key, count(1) FROM ld.agent_optimization_results
  WHERE run_id = :'the_run' GROUP BY 1;
 SELECT method, regexp_replace(path, '[0-9a-f-]{36}', '<run>') AS path, query, status FROM ld_requests();
 

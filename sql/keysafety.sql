@@ -17,24 +17,24 @@ SELECT key FROM ld.ai_configs WHERE key = '..';
 SELECT key FROM ld.ai_configs WHERE key = '.';
 SELECT key FROM ld.ai_configs WHERE key = '';
 SELECT key FROM ld.agent_optimizations WHERE key = '..';
-SELECT count(*) FROM ld.agent_optimization_runs WHERE optimization_key = '..';
-SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = '.';
-SELECT count(*) FROM ld.agent_optimization_latest_results WHERE optimization_key = '';
-SELECT count(*) FROM ld.ai_config_variations WHERE config_key = '..';
-SELECT count(*) FROM ld.ai_configs WHERE key = (SELECT '..'::text);
+SELECT count(1) FROM ld.agent_optimization_runs WHERE optimization_key = '..';
+SELECT count(1) FROM ld.agent_optimization_results WHERE optimization_key = '.';
+SELECT count(1) FROM ld.agent_optimization_latest_results WHERE optimization_key = '';
+SELECT count(1) FROM ld.ai_config_variations WHERE config_key = '..';
+SELECT count(1) FROM ld.ai_configs WHERE key = (SELECT '..'::text);
 -- (nor does use_remote_estimate ask for the totalCount of such a key)
 ALTER FOREIGN TABLE ld.agent_optimization_runs OPTIONS (ADD use_remote_estimate 'true');
-EXPLAIN (COSTS OFF) SELECT count(*) FROM ld.agent_optimization_runs WHERE optimization_key = '..';
+EXPLAIN (COSTS OFF) SELECT count(1) FROM ld.agent_optimization_runs WHERE optimization_key = '..';
 ALTER FOREIGN TABLE ld.agent_optimization_runs OPTIONS (DROP use_remote_estimate);
 SELECT method, path, query FROM ld_requests();
 -- IN lists: the other values are read
 SELECT ld_clear_log();
 SELECT key FROM ld.ai_configs WHERE key IN ('..', 'ticket-summarizer', '.', '') ORDER BY key;
-SELECT count(*) FROM ld.agent_optimization_runs WHERE optimization_key IN ('.', '..', '');
+SELECT count(1) FROM ld.agent_optimization_runs WHERE optimization_key IN ('.', '..', '');
 SELECT method, path, query FROM ld_requests();
 -- query parameters
 PREPARE by_key(text) AS SELECT key FROM ld.ai_configs WHERE key = $1;
-PREPARE runs_of(text) AS SELECT count(*) FROM ld.agent_optimization_runs WHERE optimization_key = $1;
+PREPARE runs_of(text) AS SELECT count(1) FROM ld.agent_optimization_runs WHERE optimization_key = $1;
 SELECT ld_clear_log();
 EXECUTE by_key('..');
 EXECUTE by_key('.');
@@ -49,11 +49,11 @@ CREATE TEMP TABLE odd_keys (k text);
 INSERT INTO odd_keys VALUES ('..'), ('.'), (''), ('ticket-summarizer');
 ANALYZE odd_keys;
 EXPLAIN (VERBOSE, COSTS OFF)
-SELECT count(*) FROM odd_keys o JOIN ld.agent_optimization_runs r ON r.optimization_key = o.k;
+SELECT count(1) FROM odd_keys o JOIN ld.agent_optimization_runs r ON r.optimization_key = o.k;
 EXPLAIN (VERBOSE, COSTS OFF)
 SELECT o.k, (SELECT c.key FROM ld.ai_configs c WHERE c.key = o.k) FROM odd_keys o;
 SELECT ld_clear_log();
-SELECT count(*) FROM odd_keys o JOIN ld.agent_optimization_runs r ON r.optimization_key = o.k;
+SELECT count(1) FROM odd_keys o JOIN ld.agent_optimization_runs r ON r.optimization_key = o.k;
 SELECT o.k, (SELECT c.key FROM ld.ai_configs c WHERE c.key = o.k) FROM odd_keys o;
 SELECT method, path, query FROM ld_requests();
 
@@ -104,7 +104,7 @@ SELECT method, path, query, status FROM ld_requests();
 INSERT INTO ld.agent_optimizations (key, ai_config_key, max_attempts, judge_model)
 VALUES ('..', 'ticket-summarizer', 1, 'gpt-4o') RETURNING key;
 SELECT ld_clear_log();
-SELECT count(*) FROM ld.agent_optimization_runs;
+SELECT count(1) FROM ld.agent_optimization_runs;
 SELECT method, path, query FROM ld_requests();
 -- nothing above left an item's path
 SELECT stray_requests() AS stray;
@@ -141,11 +141,11 @@ SELECT run_id AS some_run FROM ld.agent_optimization_runs
 -- (the fault answers with the results of another run of that optimization)
 SELECT ld_ctl('/_test/faults', jsonb_build_object('method', 'GET', 'path', '/runs/' || :'some_run' || '/results$',
                                                   'status', 200, 'body',
-                                                  jsonb_build_object('items', jsonb_agg(attrs), 'totalCount', count(*))::text)::text)
+                                                  jsonb_build_object('items', jsonb_agg(attrs), 'totalCount', count(1))::text)::text)
   FROM ld.agent_optimization_results
  WHERE optimization_key = 'code-review-bot' AND run_id <> :'some_run' AND iteration = 1;
 SELECT ld_clear_log();
-SELECT count(*) FROM ld.agent_optimization_results
+SELECT count(1) FROM ld.agent_optimization_results
  WHERE optimization_key = 'code-review-bot' AND run_id = :'some_run';
 SELECT method, regexp_replace(path, '[0-9a-f-]{36}', '<run>') AS path, status FROM ld_requests();
 SELECT ld_ctl('/_test/faults', '{}', 'DELETE');
@@ -162,7 +162,7 @@ SELECT method, path, status FROM ld_requests();
 SELECT ld_ctl('/_test/faults', '{}', 'DELETE');
 -- a parent key from the path needs no second check
 EXPLAIN (VERBOSE, COSTS OFF)
-SELECT count(*) FROM ld.agent_optimization_runs WHERE optimization_key = 'code-review-bot';
+SELECT count(1) FROM ld.agent_optimization_runs WHERE optimization_key = 'code-review-bot';
 
 -- 5. a nondeterministic collation: not a key condition, for a scan or a
 -- direct modify (the same test decides both)

@@ -26,14 +26,14 @@ DECLARE c CURSOR FOR SELECT iteration FROM ld.agent_optimization_results
                       WHERE optimization_key = 'support-triage';
 FETCH 1 FROM c;
 ALTER SERVER ld OPTIONS (ADD timeout_ms '20000');
-SELECT count(*) FROM ld.ai_configs;
+SELECT count(1) FROM ld.ai_configs;
 SELECT lc_rest('c') AS rest;
 COMMIT;
-SELECT count(*) FILTER (WHERE path ~ '/all-results$') AS pages,
+SELECT count(1) FILTER (WHERE path ~ '/all-results$') AS pages,
        count(DISTINCT query) FILTER (WHERE path ~ '/all-results$') AS distinct_pages,
-       count(*) FILTER (WHERE path ~ '/ai-configs$') AS config_gets,
+       count(1) FILTER (WHERE path ~ '/ai-configs$') AS config_gets,
        bool_and(status = 200) AS all_ok,
-       count(*) FILTER (WHERE path ~ '/ai-configs$' AND conn IN
+       count(1) FILTER (WHERE path ~ '/ai-configs$' AND conn IN
          (SELECT conn FROM ld_requests() WHERE path ~ '/all-results$')) AS config_on_cursor_conn
   FROM ld_requests();
 
@@ -44,7 +44,7 @@ DECLARE c CURSOR FOR SELECT iteration FROM ld.agent_optimization_results
                       WHERE optimization_key = 'support-triage';
 FETCH 1 FROM c;
 ALTER USER MAPPING FOR CURRENT_USER SERVER ld OPTIONS (SET api_key :'ldkey');
-SELECT count(*) FROM ld.ai_configs;
+SELECT count(1) FROM ld.ai_configs;
 SELECT lc_rest('c') AS rest;
 COMMIT;
 SELECT count(*) AS requests, bool_and(status = 200) AS all_ok FROM ld_requests();
@@ -60,7 +60,7 @@ DROP USER MAPPING FOR CURRENT_USER SERVER ld;
 SAVEPOINT s;
 -- (PostgreSQL's own error, worded differently by version: its SQLSTATE)
 \set VERBOSITY sqlstate
-SELECT count(*) FROM ld.ai_configs;
+SELECT count(1) FROM ld.ai_configs;
 \set VERBOSITY default
 ROLLBACK TO s;
 SELECT lc_rest('c') AS rest;
@@ -75,7 +75,7 @@ DECLARE c CURSOR FOR SELECT iteration FROM ld.agent_optimization_results
                       WHERE optimization_key = 'support-triage';
 FETCH 1 FROM c;
 SELECT dblink_exec('lc_bg', $$ALTER SERVER ld OPTIONS (ADD connect_timeout_ms '9000')$$);
-SELECT count(*) FROM ld.ai_configs;
+SELECT count(1) FROM ld.ai_configs;
 SELECT lc_rest('c') AS rest;
 COMMIT;
 SELECT dblink_disconnect('lc_bg');
@@ -91,14 +91,15 @@ DECLARE h CURSOR WITH HOLD FOR SELECT iteration FROM ld.agent_optimization_resul
 FETCH 1 FROM h;
 COMMIT;
 ALTER SERVER ld OPTIONS (SET timeout_ms '30000');
-SELECT count(*) FROM ld.ai_configs;
+SELECT count(1) FROM ld.ai_configs;
 SELECT lc_rest('h') AS rest;
 CLOSE h;
 SELECT count(*) FILTER (WHERE path ~ '/all-results$') AS pages FROM ld_requests();
 ALTER SERVER ld OPTIONS (DROP timeout_ms);
 
 -- prefetched pages are requested at once, not at the next wait: right
--- after FETCH 1 the stand-in has the first page and the next 4 (through
+-- after FETCH 16 (past half of the second page, so on-demand prefetch has
+-- asked for the next 2) the stand-in has the first 4 pages (through
 -- "localhost", so that name resolution and connecting take a few steps)
 DO $$ BEGIN
   EXECUTE format('CREATE SERVER ld_lh FOREIGN DATA WRAPPER ldai_fdw OPTIONS (base_url %L, '
@@ -111,7 +112,7 @@ CREATE FOREIGN TABLE lh_results (iteration int) SERVER ld_lh
 SELECT ld_clear_log();
 BEGIN;
 DECLARE c CURSOR FOR SELECT iteration FROM lh_results;
-FETCH 1 FROM c;
+MOVE 16 IN c;
 SELECT pg_sleep(0.3);
 SELECT query FROM ld_requests() ORDER BY query;
 COMMIT;
@@ -122,7 +123,7 @@ DROP SERVER ld_lh CASCADE;
 SELECT ld_clear_log();
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results", "query": "offset=20$",
                                  "status": 400}');
-SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'support-triage';
+SELECT count(1) FROM ld.agent_optimization_results WHERE optimization_key = 'support-triage';
 SELECT query, status FROM ld_requests() WHERE query ~ 'offset=20$' ORDER BY seq;
 SELECT ld_ctl('/_test/faults', '{}', 'DELETE');
 
@@ -132,7 +133,7 @@ ALTER SERVER ld OPTIONS (ADD max_retries '2');
 SELECT ld_clear_log();
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results", "query": "offset=30$",
                                  "times": 10, "status": 429, "headers": {"Retry-After": "1"}}');
-SELECT elapsed_ms($$SELECT count(*) FROM ld.agent_optimization_results
+SELECT elapsed_ms($$SELECT count(1) FROM ld.agent_optimization_results
                     WHERE optimization_key = 'support-triage'$$) >= 1900 AS waited;
 SELECT query, status FROM ld_requests() WHERE query ~ 'offset=30$' ORDER BY seq;
 SELECT ld_ctl('/_test/faults', '{}', 'DELETE');
@@ -145,7 +146,7 @@ SELECT ld_ctl('/_test/faults', json_build_object('method', 'GET', 'path', '/all-
               'query', 'offset=20$', 'status', 200,
               'body', json_build_object('items', '[]'::json, 'totalCount', 308,
                                         'pad', repeat('x', 30000))::text)::text);
-SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'support-triage';
+SELECT count(1) FROM ld.agent_optimization_results WHERE optimization_key = 'support-triage';
 SELECT query, status FROM ld_requests() WHERE query ~ 'offset=20$' ORDER BY seq;
 SELECT ld_ctl('/_test/faults', '{}', 'DELETE');
 ALTER SERVER ld OPTIONS (DROP max_response_bytes);
@@ -170,7 +171,7 @@ SELECT lc_rest('c1') AS rest;
 SELECT lc_rest('c2') AS rest;
 SELECT lc_rest('c3') AS rest;
 COMMIT;
-SELECT count(*) AS requests, count(DISTINCT query) AS distinct_pages, bool_and(status = 200) AS all_ok
+SELECT count(1) AS requests, count(DISTINCT query) AS distinct_pages, bool_and(status = 200) AS all_ok
   FROM ld_requests();
 SELECT ld_ctl('/_test/faults', '{}', 'DELETE');
 ALTER SERVER ld OPTIONS (SET max_concurrency '4');
@@ -180,10 +181,10 @@ ALTER SERVER ld OPTIONS (SET max_concurrency '4');
 -- connection stays open, and after one the server then closes, the stand-in
 -- sees one POST, on a connection of its own
 SELECT ld_clear_log();
-SELECT count(*) FROM ld.ai_configs;
+SELECT count(1) FROM ld.ai_configs;
 INSERT INTO ld.ai_configs (key, name, mode) VALUES ('lc-one', 'LC one', 'agent');
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs$", "close_after": true}');
-SELECT count(*) FROM ld.ai_configs;
+SELECT count(1) FROM ld.ai_configs;
 INSERT INTO ld.ai_configs (key, name, mode) VALUES ('lc-two', 'LC two', 'agent');
 SELECT method, body::jsonb->>'key' AS key, status,
        conn NOT IN (SELECT conn FROM ld_requests() r2 WHERE r2.seq < r.seq) AS new_connection

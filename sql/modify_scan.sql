@@ -16,13 +16,13 @@ DELETE FROM ld.agent_optimization_runs
  WHERE optimization_key = 'support-triage' AND activity IS DISTINCT FROM 'zzz';
 -- every page read before the first DELETE; each run deleted exactly once
 SELECT method, query FROM ld_requests() WHERE method = 'GET' ORDER BY seq;
-SELECT count(*) AS deletes, count(DISTINCT path) AS runs,
+SELECT count(1) AS deletes, count(DISTINCT path) AS runs,
        bool_and(headers->>'ld-api-version' = 'beta') AS beta,
        bool_and(status = 204) AS all_ok
   FROM ld_requests() WHERE method = 'DELETE';
 SELECT max(seq) FILTER (WHERE method = 'GET') < min(seq) FILTER (WHERE method = 'DELETE') AS reads_first
   FROM ld_requests();
-SELECT count(*) AS runs_left FROM ld.agent_optimization_runs WHERE optimization_key = 'support-triage';
+SELECT count(1) AS runs_left FROM ld.agent_optimization_runs WHERE optimization_key = 'support-triage';
 
 -- DELETE with requests in flight (the deferred path, max_concurrency 4) and
 -- page prefetch
@@ -34,11 +34,11 @@ SELECT ld_clear_log();
 DELETE FROM ld.agent_optimization_runs
  WHERE optimization_key = 'code-review-bot' AND activity IS DISTINCT FROM 'zzz';
 SELECT query FROM ld_requests() WHERE method = 'GET' ORDER BY query;
-SELECT count(*) AS deletes, count(DISTINCT path) AS runs, bool_and(status = 204) AS all_ok
+SELECT count(1) AS deletes, count(DISTINCT path) AS runs, bool_and(status = 204) AS all_ok
   FROM ld_requests() WHERE method = 'DELETE';
 SELECT max(seq) FILTER (WHERE method = 'GET') < min(seq) FILTER (WHERE method = 'DELETE') AS reads_first
   FROM ld_requests();
-SELECT count(*) AS runs_left FROM ld.agent_optimization_runs WHERE optimization_key = 'code-review-bot';
+SELECT count(1) AS runs_left FROM ld.agent_optimization_runs WHERE optimization_key = 'code-review-bot';
 ALTER FOREIGN TABLE ld.agent_optimization_runs OPTIONS (DROP max_concurrency);
 
 -- UPDATE against a list ordered by updatedAt: each PATCH moves the result to
@@ -49,12 +49,12 @@ SELECT ld_clear_log();
 UPDATE ld.agent_optimization_results SET status = 'PASSED'
  WHERE optimization_key = 'resume-screener-tuning' AND user_input IS DISTINCT FROM 'zzz';
 SELECT query FROM ld_requests() WHERE method = 'GET' ORDER BY seq;
-SELECT count(*) AS patches, count(DISTINCT path) AS results, min(body) = max(body) AS same_body,
+SELECT count(1) AS patches, count(DISTINCT path) AS results, min(body) = max(body) AS same_body,
        min(body) AS body, bool_and(status = 200) AS all_ok
   FROM ld_requests() WHERE method = 'PATCH';
 SELECT max(seq) FILTER (WHERE method = 'GET') < min(seq) FILTER (WHERE method = 'PATCH') AS reads_first
   FROM ld_requests();
-SELECT status, count(*) FROM ld.agent_optimization_results
+SELECT status, count(1) FROM ld.agent_optimization_results
  WHERE optimization_key = 'resume-screener-tuning' GROUP BY 1 ORDER BY 1;
 
 -- the same with requests in flight (deferred path) and page prefetch
@@ -68,12 +68,12 @@ SELECT ld_clear_log();
 UPDATE ld.agent_optimization_results SET status = 'FAILED'
  WHERE optimization_key = 'resume-screener-tuning' AND user_input IS DISTINCT FROM 'zzz';
 SELECT query FROM ld_requests() WHERE method = 'GET' ORDER BY query;
-SELECT count(*) AS patches, count(DISTINCT path) AS results, min(body) AS body,
+SELECT count(1) AS patches, count(DISTINCT path) AS results, min(body) AS body,
        bool_and(status = 200) AS all_ok, count(DISTINCT conn) > 1 AS concurrent
   FROM ld_requests() WHERE method = 'PATCH';
 SELECT max(seq) FILTER (WHERE method = 'GET') < min(seq) FILTER (WHERE method = 'PATCH') AS reads_first
   FROM ld_requests();
-SELECT status, count(*) FROM ld.agent_optimization_results
+SELECT status, count(1) FROM ld.agent_optimization_results
  WHERE optimization_key = 'resume-screener-tuning' GROUP BY 1 ORDER BY 1;
 ALTER FOREIGN TABLE ld.agent_optimization_results OPTIONS (DROP max_concurrency);
 
@@ -144,15 +144,15 @@ CREATE FOREIGN TABLE ms_results_nope (optimization_key text, id uuid, run_id uui
 CREATE FOREIGN TABLE ms_results_crb (optimization_key text, id uuid, run_id uuid, status text)
   SERVER ld OPTIONS (resource 'agent_optimization_results', optimization_key 'code-review-bot');
 SELECT ld_clear_log();
-SELECT count(*) FROM ms_results_nope;
-SELECT count(*) FROM ms_results_nope WHERE run_id = 'cc734f07-942c-400c-afa3-584189f688b7';
-SELECT sqlstate_of($$SELECT count(*) FROM ms_results_nope WHERE run_id = 'cc734f07-942c-400c-afa3-584189f688b7'$$);
-SELECT count(*) FROM ms_results_crb WHERE run_id = '00000000-0000-4000-8000-000000000000';
+SELECT count(1) FROM ms_results_nope;
+SELECT count(1) FROM ms_results_nope WHERE run_id = 'cc734f07-942c-400c-afa3-584189f688b7';
+SELECT sqlstate_of($$SELECT count(1) FROM ms_results_nope WHERE run_id = 'cc734f07-942c-400c-afa3-584189f688b7'$$);
+SELECT count(1) FROM ms_results_crb WHERE run_id = '00000000-0000-4000-8000-000000000000';
 -- (the optimization is asked for once per scan, however many keys are missing)
-SELECT count(*) FROM ms_results_crb
+SELECT count(1) FROM ms_results_crb
  WHERE run_id IN ('00000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000001');
-SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'no-such-opt';
-SELECT count(*) FROM ld.agent_optimization_results
+SELECT count(1) FROM ld.agent_optimization_results WHERE optimization_key = 'no-such-opt';
+SELECT count(1) FROM ld.agent_optimization_results
  WHERE optimization_key = 'no-such-opt' AND run_id = 'cc734f07-942c-400c-afa3-584189f688b7';
 SELECT method, path, status FROM ld_requests() ORDER BY seq;
 DROP FOREIGN TABLE ms_results_nope, ms_results_crb;

@@ -15,27 +15,27 @@ CREATE TEMP TABLE one_rows AS
    WHERE optimization_key = 'support-triage';
 SELECT count(*) AS requests, count(DISTINCT conn) AS connections FROM ld_requests();
 ALTER SERVER ld OPTIONS (DROP max_concurrency);
-SELECT count(*) AS rows, count(*) FILTER (WHERE s.id = o.id) AS same_position
+SELECT count(1) AS rows, count(1) FILTER (WHERE s.id = o.id) AS same_position
   FROM seq_rows s JOIN one_rows o USING (n);
 -- with prefetch the same 31 pages are read, over several connections at once
 SELECT ld_clear_log();
-SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'support-triage';
-SELECT count(*) AS requests, count(DISTINCT query) AS distinct_pages,
+SELECT count(1) FROM ld.agent_optimization_results WHERE optimization_key = 'support-triage';
+SELECT count(1) AS requests, count(DISTINCT query) AS distinct_pages,
        count(DISTINCT conn) > 1 AS concurrent FROM ld_requests();
 
 -- a pushed LIMIT: exactly ceil(n / page_size) GETs, none past it
 SELECT ld_clear_log();
-SELECT count(*) FROM (SELECT id FROM ld.agent_optimization_results
+SELECT count(1) FROM (SELECT id FROM ld.agent_optimization_results
                        WHERE optimization_key = 'support-triage' LIMIT 35) s;
 SELECT query FROM ld_requests() ORDER BY query;
 SELECT ld_clear_log();
-SELECT count(*) FROM (SELECT id FROM ld.agent_optimization_results
+SELECT count(1) FROM (SELECT id FROM ld.agent_optimization_results
                        WHERE optimization_key = 'support-triage' LIMIT 35 OFFSET 300) s;
 SELECT query FROM ld_requests() ORDER BY query;
 
 -- stops early: a scan the executor stops reads at most max_concurrency pages ahead
 SELECT ld_clear_log();
-SELECT count(*) FROM (SELECT id FROM ld.agent_optimization_results
+SELECT count(1) FROM (SELECT id FROM ld.agent_optimization_results
                        WHERE optimization_key = 'support-triage' AND iteration > 0 LIMIT 5) s;
 SELECT count(*) <= 5 AS at_most_4_ahead FROM ld_requests();
 
@@ -43,7 +43,7 @@ SELECT count(*) <= 5 AS at_most_4_ahead FROM ld_requests();
 SELECT ld_clear_log();
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results", "query": "offset=30$",
                                  "status": 429, "headers": {"Retry-After": "0"}}');
-SELECT count(*), count(DISTINCT id) FROM ld.agent_optimization_results
+SELECT count(1), count(DISTINCT id) FROM ld.agent_optimization_results
  WHERE optimization_key = 'support-triage';
 SELECT query, status FROM ld_requests() WHERE status <> 200 OR query ~ 'offset=30$' ORDER BY seq;
 SELECT line FROM explain_analyze($$SELECT id FROM ld.agent_optimization_results
@@ -53,7 +53,7 @@ SELECT line FROM explain_analyze($$SELECT id FROM ld.agent_optimization_results
 ALTER SERVER ld OPTIONS (SET page_size '100');
 SELECT ld_ctl('/_test/config', '{"page_cap": 7}');
 SELECT ld_clear_log();
-SELECT count(*), count(DISTINCT id) FROM ld.agent_optimization_results
+SELECT count(1), count(DISTINCT id) FROM ld.agent_optimization_results
  WHERE optimization_key = 'code-review-bot';
 SELECT count(*) AS requests, min(query), max(query) FROM ld_requests();
 SELECT ld_ctl('/_test/config', '{"page_cap": null}');
@@ -62,7 +62,7 @@ SELECT ld_ctl('/_test/config', '{"page_cap": null}');
 CREATE FOREIGN TABLE seq_results (id uuid) SERVER ld
   OPTIONS (resource 'agent_optimization_results', optimization_key 'code-review-bot', max_concurrency '1');
 SELECT ld_clear_log();
-SELECT count(*) FROM seq_results;
+SELECT count(1) FROM seq_results;
 SELECT count(DISTINCT conn) AS connections FROM ld_requests();
 DROP FOREIGN TABLE seq_results;
 ALTER SERVER ld OPTIONS (ADD max_concurrency '1');

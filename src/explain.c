@@ -92,7 +92,11 @@ ld_explain_requests(ForeignScanState *node)
 	char	   *path;
 	int			i;
 
-	ld_get_options(RelationGetRelid(node->ss.ss_currentRelation), &opts);
+	Oid			count_relid = (Oid) intVal(list_nth(priv, LdPrivCountRelid));
+
+	/* a pushed count(*) has no scan relation: its table is in the plan */
+	ld_get_options(OidIsValid(count_relid) ? count_relid :
+				   RelationGetRelid(node->ss.ss_currentRelation), &opts);
 	keys[LDK_OPTIMIZATION] = opts.optimization_key ? escaped(opts.optimization_key) : NULL;
 	bound[LDK_OPTIMIZATION] = opts.optimization_key != NULL;
 	for (i = 0; i < nkeys; i++)
@@ -109,7 +113,9 @@ ld_explain_requests(ForeignScanState *node)
 										opts.page_size));
 	}
 	path = ld_build_path(ep, escaped(opts.project_key), keys, false);
-	if (ep->shape == LD_SHAPE_PAGED)
+	if (ep->shape == LD_SHAPE_PAGED && OidIsValid(count_relid))
+		path = psprintf("%s?limit=1&offset=0", path);	/* its totalCount */
+	else if (ep->shape == LD_SHAPE_PAGED)
 		path = psprintf("%s%s", path,
 						limit_query(opts.page_size,
 									has_limit ? list_nth(fsplan->fdw_exprs, nkeys) : NULL,

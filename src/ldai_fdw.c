@@ -50,6 +50,7 @@ ldai_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignScan = ldEndForeignScan;
 	routine->ExplainForeignScan = ldExplainForeignScan;
 	routine->ImportForeignSchema = ldImportForeignSchema;
+	routine->AnalyzeForeignTable = ldAnalyzeForeignTable;
 
 	routine->AddForeignUpdateTargets = ldAddForeignUpdateTargets;
 	routine->PlanForeignModify = ldPlanForeignModify;

@@ -19,6 +19,7 @@
 
 #include "access/tupdesc.h"
 #include "fmgr.h"
+#include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "nodes/execnodes.h"
@@ -325,7 +326,9 @@ enum LdScanPrivate
 	/* nonzero when fdw_exprs ends with LIMIT and OFFSET expressions */
 	LdPrivHasLimit,
 	/* nonzero when the statement writes the scanned table (Integer) */
-	LdPrivReadAll
+	LdPrivReadAll,
+	/* a pushed count(*): the foreign table's OID, else 0 (Integer) */
+	LdPrivCountRelid
 };
 
 /* in planner.c */
@@ -353,6 +356,8 @@ extern TupleTableSlot *ldIterateForeignScan(ForeignScanState *node);
 extern void ldReScanForeignScan(ForeignScanState *node);
 extern void ldEndForeignScan(ForeignScanState *node);
 extern void ldExplainForeignScan(ForeignScanState *node, ExplainState *es);
+extern bool ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
+								  BlockNumber *totalpages);
 
 /* ----------------------------------------------------------------
  * EXPLAIN (explain.c)

@@ -16,6 +16,7 @@
 
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "catalog/pg_aggregate.h"
 #include "catalog/pg_collation.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -30,6 +31,7 @@
 #include "optimizer/tlist.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/selfuncs.h"
@@ -66,6 +68,7 @@ typedef struct LdRelInfo
 	Bitmapset  *attrs_used;
 	double		enumerated;		/* optimizations in the project (guess or API) */
 	double		per_series;		/* rows per series (guess or API) */
+	Oid			relid;			/* for a pushed count(*): the foreign table */
 } LdRelInfo;
 
 /*
@@ -632,6 +635,124 @@ limit_expr_ok(Node *e)
 }
 
 /*
+ * is_count_star
+ *		Whether an expression is a plain count(*): no FILTER, DISTINCT or
+ *		ORDER BY, of this query level.
+ */
+static bool
+is_count_star(Expr *e)
+{
+	Aggref	   *a = (Aggref *) e;
+
+	return e != NULL && IsA(e, Aggref) && a->aggfnoid == F_COUNT_ && a->aggstar &&
+		a->aggfilter == NULL && a->aggdistinct == NIL && a->aggorder == NIL &&
+		a->agglevelsup == 0 && a->aggkind == AGGKIND_NORMAL &&
+		a->aggsplit == AGGSPLIT_SIMPLE;
+}
+
+/*
+ * is_series_key
+ *		Whether an expression is the optimization_key column of the
+ *		relation, taken from the request path of its endpoint: its value
+ *		is the series' key.
+ */
+static bool
+is_series_key(PlannerInfo *root, RelOptInfo *rel, LdRelInfo *fi, Expr *e)
+{
+	const LdEndpoint *ep = &fi->res->endpoints[fi->base.endpoint];
+
+	return IsA(e, Var) &&
+		(ld_endpoint_keys(ep) & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
+		from_path(fi->res, ep, LDK_OPTIMIZATION) &&
+		key_of_var(root, rel, fi->res, LD_KEY_BIT(LDK_OPTIMIZATION), e) == LDK_OPTIMIZATION;
+}
+
+/*
+ * groups_by_series
+ *		GROUP BY optimization_key where each series is one optimization
+ *		(no other key with several values): each group is one series.
+ */
+static bool
+groups_by_series(PlannerInfo *root, RelOptInfo *rel, LdRelInfo *fi)
+{
+	ListCell   *lc,
+			   *lk;
+
+	foreach(lc, root->parse->groupClause)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+
+		if (!is_series_key(root, rel, fi,
+						   (Expr *) get_sortgroupclause_expr(sgc, root->parse->targetList)))
+			return false;
+	}
+	forboth(lc, fi->base.key_exprs, lk, fi->base.key_kinds)
+		if (lfirst_int(lk) != LDK_OPTIMIZATION &&
+			type_is_array(exprType((Node *) lfirst(lc))))
+			return false;
+	return true;
+}
+
+/*
+ * add_count_path
+ *		count(*) with only key conditions (none checked locally), not
+ *		grouped: one limit=1 GET per request series reads totalCount (where
+ *		an answer has none, the scan counts the rows instead).  Paged and
+ *		list endpoints of whole items only: a single-item GET, or rows
+ *		embedded in items, are counted by scanning.
+ */
+static void
+add_count_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
+{
+	Query	   *parse = root->parse;
+	LdRelInfo  *fi = (LdRelInfo *) input_rel->fdw_private;
+	LdRelInfo  *ofi;
+	const LdEndpoint *ep;
+	PathTarget *target = root->upper_targets[UPPERREL_GROUP_AGG];
+	double		requests;
+	double		rows;
+	ListCell   *lc;
+
+	if (fi == NULL || input_rel->reloptkind != RELOPT_BASEREL ||
+		parse->commandType != CMD_SELECT || parse->rowMarks != NIL ||
+		parse->groupingSets != NIL ||
+		parse->havingQual != NULL || parse->hasTargetSRFs ||
+		fi->base.local_conds != NIL || fi->base.recheck || target == NULL ||
+		target->exprs == NIL)
+		return;
+	ep = &fi->res->endpoints[fi->base.endpoint];
+	if (ep->shape == LD_SHAPE_ITEM || ep->embedded != NULL)
+		return;
+	if (parse->groupClause != NIL && !groups_by_series(root, input_rel, fi))
+		return;
+	foreach(lc, target->exprs)
+		if (!is_count_star((Expr *) lfirst(lc)) &&
+			(parse->groupClause == NIL || !is_series_key(root, input_rel, fi, lfirst(lc))))
+			return;
+
+	ofi = palloc(sizeof(LdRelInfo));
+	*ofi = *fi;
+	ofi->relid = planner_rt_fetch(input_rel->relid, root)->relid;
+	output_rel->fdw_private = ofi;
+	rows = parse->groupClause != NIL ? clamp_row_est(fi->base.series) : 1;
+	/* one request per series, plus the pages of an enumerated parent list */
+	requests = fi->base.series +
+		(fi->base.enumerate ? Max(1, ceil(fi->enumerated / fi->opts.page_size)) : 0);
+	add_path(output_rel, (Path *)
+			 create_foreign_upper_path(root, output_rel, target, rows,
+#if PG_VERSION_NUM >= 180000
+									   0,
+#endif
+									   requests * fi->opts.request_cost,
+									   requests * fi->opts.request_cost + 1,
+									   NIL, NULL,
+#if PG_VERSION_NUM >= 170000
+									   NIL,
+#endif
+									   NIL));
+}
+
+/*
  * ldGetForeignUpperPaths
  *		Offer a final path that carries LIMIT/OFFSET into the first GET,
  *		under postgres_fdw's rules: a plain SELECT of one foreign table, no
@@ -651,6 +772,11 @@ ldGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 	Cost		total;
 	ListCell   *lc;
 
+	if (stage == UPPERREL_GROUP_AGG)
+	{
+		add_count_path(root, input_rel, output_rel);
+		return;
+	}
 	if (stage != UPPERREL_FINAL || fi == NULL ||
 		input_rel->reloptkind != RELOPT_BASEREL || !fextra->limit_needed ||
 		parse->commandType != CMD_SELECT || parse->rowMarks != NIL ||
@@ -760,6 +886,36 @@ scan_feeds_write(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 }
 
 /*
+ * count_plan
+ *		The ForeignScan of a pushed count(*) (scanrelid 0): its scan tuple
+ *		is the count(*) columns of the grouping target; the key values of
+ *		the base relation's conditions are its fdw_exprs.
+ */
+static ForeignScan *
+count_plan(PlannerInfo *root, RelOptInfo *rel, LdRelInfo *fi, List *tlist,
+		   Plan *outer_plan)
+{
+	List	   *scan_tlist = NIL;
+	ForeignScan *scan;
+	ListCell   *lc;
+	int			i = 1;
+
+	foreach(lc, rel->reltarget->exprs)
+		scan_tlist = lappend(scan_tlist,
+							 makeTargetEntry(copyObject(lfirst(lc)), i++, NULL, false));
+	scan = make_foreignscan(tlist, NIL, 0, list_copy(fi->base.key_exprs),
+							list_make5(makeString(pstrdup(fi->res->name)),
+									   makeInteger(fi->base.endpoint),
+									   NIL,
+									   list_copy(fi->base.key_kinds),
+									   makeInteger(0)),
+							scan_tlist, NIL, outer_plan);
+	scan->fdw_private = lappend(lappend(scan->fdw_private, makeInteger(0)),
+								makeInteger((int) fi->relid));
+	return scan;
+}
+
+/*
  * ldGetForeignPlan
  *		Build the ForeignScan: local conditions (and key conditions to
  *		check again, but no pseudoconstant ones: a gating Result has them)
@@ -783,8 +939,11 @@ ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	Relation	rel;
 	List	   *retrieved;
 	bool		read_all;
+	ForeignScan *scan;
 	ListCell   *lc;
 
+	if (IS_UPPER_REL(baserel))
+		return count_plan(root, baserel, fi, tlist, outer_plan);
 	if (best_path->path.param_info != NULL)
 	{
 		/* this path's own keys: the join clauses it was made for */
@@ -820,7 +979,7 @@ ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	read_all = fi->res->endpoints[kp->endpoint].shape == LD_SHAPE_PAGED &&
 		scan_feeds_write(root, baserel, rte->relid);
 
-	return make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
+	scan = make_foreignscan(tlist, local_exprs, baserel->relid, fdw_exprs,
 							lappend(list_make5(makeString(pstrdup(fi->res->name)),
 											   makeInteger(kp->endpoint),
 											   retrieved,
@@ -828,4 +987,6 @@ ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 											   makeInteger(has_limit ? 1 : 0)),
 									makeInteger(read_all ? 1 : 0)),
 							NIL, NIL, outer_plan);
+	scan->fdw_private = lappend(scan->fdw_private, makeInteger(0));
+	return scan;
 }

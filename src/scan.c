@@ -8,8 +8,14 @@
  * filled in, read page by page.  Key values come from conditions (a value
  * or an IN list), from the table's optimization_key option, or -- for a
  * parent key nothing fixes -- from enumerating the parent list (every
- * optimization of the project).  Pages are fetched lazily, one at a time,
- * so a scan that stops early stops fetching.
+ * optimization of the project).  Pages are fetched on demand: the next
+ * ones are asked for once the executor has used half of the current page
+ * (the window growing by one page each time, up to max_concurrency), so a
+ * scan that stops early stops fetching.
+ *
+ * The same series iteration serves a pushed count(*) (one limit=1 GET per
+ * series, reading totalCount) and ANALYZE (that, plus one page as the
+ * sample).
  *
  * Memory: batch_cxt holds one page (body and cJSON tree) and is reset per
  * page; parent_cxt holds one page of enumerated parent keys; tuple_cxt is
@@ -28,6 +34,7 @@
  */
 #include "ldai_fdw.h"
 
+#include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
@@ -51,6 +58,7 @@ typedef struct LdPager
 	int64		offset;			/* offset of the next page */
 	int64		remaining;		/* rows still wanted, -1 = all */
 	bool		done;
+	bool		ended;			/* the last page ended the list (any LIMIT aside) */
 	int64		pages;			/* pages read so far */
 	char	   *last_first;		/* identity of the previous page's first item */
 	MemoryContext cxt;			/* where last_first lives */
@@ -59,6 +67,11 @@ typedef struct LdPager
 	int			nqueued;
 	int64		planned;		/* offset after the last queued page */
 	int64		step;			/* items per page the server gives */
+	int64		total;			/* totalCount of the last page, -1 = none */
+	int			ahead;			/* pages to keep ahead (grows to concurrency) */
+	int64		page_items;		/* items of the current page */
+	int64		consumed;		/* ... of them handed to the executor */
+	bool		armed;			/* prefetch when half the page is consumed */
 	struct
 	{
 		LdhTransfer *t;
@@ -86,6 +99,9 @@ typedef struct LdScanState
 	bool		has_limit;
 	bool		use_cache;		/* keys change at rescans: reuse answers */
 	bool		read_all;		/* the statement writes this table */
+	bool		count_only;		/* a pushed count(*): one row, the count */
+	bool		count_done;		/* ... returned */
+	bool		count_grouped;	/* ... one row per series (GROUP BY its key) */
 	bool		keep;			/* keep the rows (read_all, or rewinds) */
 	EState	   *estate;			/* the query (its response cache) */
 	LdStats		stats;
@@ -125,10 +141,30 @@ typedef struct LdScanState
 } LdScanState;
 
 static void cancel_prefetch(LdScanState *s, LdPager *pg);
+static void reset_execution(LdScanState *s);
+static void start_iteration(LdScanState *s);
 
 /* a child context of the scan's memory */
 #define new_context(estate, name) \
 	AllocSetContextCreate((estate)->es_query_cxt, (name), ALLOCSET_DEFAULT_SIZES)
+
+/*
+ * count_user
+ *		The user whose mapping a pushed count(*) uses: as ld_scan_user, for
+ *		a scan with no scan relation (the base relation is in fs_relids).
+ */
+static Oid
+count_user(ForeignScanState *node)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+#if PG_VERSION_NUM >= 160000
+	return fsplan->checkAsUser;
+#else
+	int			rti = bms_next_member(fsplan->fs_relids, -1);
+
+	return exec_rt_fetch(rti, node->ss.ps.state)->checkAsUser;
+#endif
+}
 
 /*
  * ldBeginForeignScan
@@ -152,15 +188,30 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->key_kinds = (List *) list_nth(priv, LdPrivKeyKinds);
 	s->has_limit = intVal(list_nth(priv, LdPrivHasLimit)) != 0;
 	s->read_all = intVal(list_nth(priv, LdPrivReadAll)) != 0;
+	s->count_only = intVal(list_nth(priv, LdPrivCountRelid)) != 0;
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
 	/* keys from outside the scan (join or init-plan parameters) */
 	s->use_cache = !bms_is_empty(fsplan->scan.plan.extParam);
-	ld_get_options(RelationGetRelid(rel), &s->opts);
-	s->conn = ld_connection_for(RelationGetRelid(rel), ld_scan_user(node), &s->opts);
-	s->attrs = ld_build_attrs(rel, s->res, (List *) list_nth(priv, LdPrivRetrieved),
-							  &s->nattrs);
+	if (s->count_only)
+	{
+		Oid			relid = (Oid) intVal(list_nth(priv, LdPrivCountRelid));
+
+		ListCell   *lc;
+
+		ld_get_options(relid, &s->opts);
+		s->conn = ld_connection_for(relid, count_user(node), &s->opts);
+		foreach(lc, fsplan->fdw_scan_tlist)
+			s->count_grouped |= IsA(lfirst_node(TargetEntry, lc)->expr, Var);
+	}
+	else
+	{
+		ld_get_options(RelationGetRelid(rel), &s->opts);
+		s->conn = ld_connection_for(RelationGetRelid(rel), ld_scan_user(node), &s->opts);
+		s->attrs = ld_build_attrs(rel, s->res, (List *) list_nth(priv, LdPrivRetrieved),
+								  &s->nattrs);
+	}
 	nkeys = list_length(s->key_kinds);
 	s->key_states = ExecInitExprList(list_truncate(list_copy(exprs), nkeys),
 									 (PlanState *) node);
@@ -174,7 +225,8 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->run_cxt = new_context(estate, "ldai_fdw keys");
 	s->tuple_cxt = new_context(estate, "ldai_fdw row");
 	s->estate = estate;
-	s->keep = s->read_all || (eflags & EXEC_FLAG_REWIND) != 0;
+	/* a count is one row, computed again at a rescan */
+	s->keep = !s->count_only && (s->read_all || (eflags & EXEC_FLAG_REWIND) != 0);
 	if (s->keep)
 	{
 		s->store_cxt = new_context(estate, "ldai_fdw kept rows");
@@ -346,8 +398,36 @@ start_execution(ForeignScanState *node)
 	MemoryContext old;
 	ListCell   *lk,
 			   *le;
-	uint32		keys = ld_endpoint_keys(s->ep);
 
+	reset_execution(s);
+	old = MemoryContextSwitchTo(s->run_cxt);
+	forboth(lk, s->key_kinds, le, s->key_states)
+	{
+		ExprState  *es = (ExprState *) lfirst(le);
+		bool		isnull;
+		Datum		d = ExecEvalExprSwitchContext(es, econtext, &isnull);
+
+		s->values[lfirst_int(lk)] = value_texts(d, isnull, exprType((Node *) es->expr));
+		if (s->values[lfirst_int(lk)] == NIL)	/* key = NULL matches nothing */
+			s->no_rows = true;
+	}
+	MemoryContextSwitchTo(old);
+
+	s->limit = s->has_limit ? eval_limit(s, s->limit_state, econtext, true) : -1;
+	s->offset = s->has_limit ? eval_limit(s, s->offset_state, econtext, false) : -1;
+	if (s->offset < 0)
+		s->offset = 0;
+	start_iteration(s);
+}
+
+/*
+ * reset_execution
+ *		Forget the previous execution: its key values, pages and the
+ *		requests it has in flight.
+ */
+static void
+reset_execution(LdScanState *s)
+{
 	MemoryContextReset(s->run_cxt);	/* also drops prefetches (callback) */
 	MemoryContextReset(s->batch_cxt);
 	register_cleanup(s);
@@ -362,18 +442,19 @@ start_execution(ForeignScanState *node)
 	s->returned = 0;
 	s->item = s->row = NULL;
 	s->child.done = true;
+}
 
-	old = MemoryContextSwitchTo(s->run_cxt);
-	forboth(lk, s->key_kinds, le, s->key_states)
-	{
-		ExprState  *es = (ExprState *) lfirst(le);
-		bool		isnull;
-		Datum		d = ExecEvalExprSwitchContext(es, econtext, &isnull);
+/*
+ * start_iteration
+ *		With the key values known: the table's optimization_key, or an
+ *		enumeration of the parents when nothing fixes them.
+ */
+static void
+start_iteration(LdScanState *s)
+{
+	uint32		keys = ld_endpoint_keys(s->ep);
+	MemoryContext old = MemoryContextSwitchTo(s->run_cxt);
 
-		s->values[lfirst_int(lk)] = value_texts(d, isnull, exprType((Node *) es->expr));
-		if (s->values[lfirst_int(lk)] == NIL)	/* key = NULL matches nothing */
-			s->no_rows = true;
-	}
 	s->opt_from_option = s->values[LDK_OPTIMIZATION] == NIL && s->opts.optimization_key;
 	s->parent_ok = false;
 	if (s->opt_from_option)
@@ -381,11 +462,6 @@ start_execution(ForeignScanState *node)
 	s->enumerate = (keys & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
 		s->values[LDK_OPTIMIZATION] == NIL;
 	MemoryContextSwitchTo(old);
-
-	s->limit = s->has_limit ? eval_limit(s, s->limit_state, econtext, true) : -1;
-	s->offset = s->has_limit ? eval_limit(s, s->offset_state, econtext, false) : -1;
-	if (s->offset < 0)
-		s->offset = 0;
 	if (s->enumerate)
 	{
 		LdEndpoint	list = {ld_enumeration_path(LDK_OPTIMIZATION), LD_SHAPE_PAGED};
@@ -495,9 +571,10 @@ advance_pager(LdPager *pg, const LdpPage *page, const char *path)
 	pg->offset += page->nitems;
 	if (pg->remaining > 0)
 		pg->remaining = Max(0, pg->remaining - page->nitems);
-	if (!pg->paged || page->nitems == 0 || pg->remaining == 0 ||
+	pg->ended = !pg->paged || page->nitems == 0 ||
 		(page->total >= 0 && pg->offset >= page->total) ||
-		(page->has_links && !page->has_next))
+		(page->has_links && !page->has_next);
+	if (pg->ended || pg->remaining == 0)
 		pg->done = true;
 }
 
@@ -518,23 +595,31 @@ cancel_prefetch(LdScanState *s, LdPager *pg)
 
 /*
  * schedule_prefetch
- *		With totalCount known, start GETs for the next pages (up to
- *		max_concurrency in flight), never past totalCount or a pushed
- *		LIMIT.  Pages are planned with the page length the server gives,
+ *		On demand: called once the executor has consumed half of the
+ *		current page.  With totalCount known, start GETs for the next
+ *		pages, never past totalCount or a pushed LIMIT.  The window grows
+ *		by one page each time (1, 2, ... up to max_concurrency pages
+ *		ahead), so a scan that stops early has asked for little more than
+ *		it read.  Pages are planned with the page length the server gives,
  *		so a server that caps limit is followed correctly.
  */
 static void
-schedule_prefetch(LdScanState *s, LdPager *pg, const LdpPage *page)
+schedule_prefetch(LdScanState *s, LdPager *pg)
 {
-	if (pg->concurrency <= 1 || !pg->paged || page->total < 0 || pg->done)
+	int			window;
+
+	pg->armed = false;
+	if (pg->concurrency <= 1 || !pg->paged || pg->total < 0 || pg->done)
 		return;
 	if (pg->step <= 0)
-		pg->step = page->nitems;
+		pg->step = pg->page_items;
 	if (pg->step <= 0)
 		return;
 	if (pg->nqueued == 0)
 		pg->planned = pg->offset;
-	while (pg->nqueued < Min(pg->concurrency, LD_MAX_PREFETCH) && pg->planned < page->total)
+	window = Min(Min(pg->ahead, pg->concurrency), LD_MAX_PREFETCH);
+	pg->ahead = Min(pg->ahead + 1, pg->concurrency);
+	while (pg->nqueued < window && pg->planned < pg->total)
 	{
 		int64		rest = pg->remaining >= 0 ? pg->remaining - (pg->planned - pg->offset) : -1;
 		int64		limit = s->opts.page_size;
@@ -640,10 +725,13 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 		pg->done = true;
 	else
 		advance_pager(pg, &page, path);
+	pg->total = page.total;
+	pg->page_items = page.nitems;
+	pg->consumed = 0;
 	if (pg->done)
 		cancel_prefetch(s, pg);
 	else
-		schedule_prefetch(s, pg, &page);
+		pg->armed = true;		/* when the executor has used half of it */
 	return page.first;
 }
 
@@ -752,8 +840,25 @@ next_series(LdScanState *s)
 	cancel_prefetch(s, &s->child);
 	s->child.concurrency = s->use_cache ? 1 : s->opts.max_concurrency;
 	s->child.step = 0;
+	s->child.ahead = 1;
+	s->child.armed = false;
+	s->child.ended = false;
+	s->child.total = -1;
 	s->item = s->row = NULL;
 	return true;
+}
+
+/*
+ * consume_item
+ *		Count an item of the current page as handed to the executor; once
+ *		half of the page is used, the next pages are wanted: prefetch them.
+ */
+static void
+consume_item(LdScanState *s, LdPager *pg)
+{
+	if (pg->armed && pg->consumed >= pg->page_items / 2)
+		schedule_prefetch(s, pg);
+	pg->consumed++;
 }
 
 /*
@@ -780,6 +885,8 @@ next_row(LdScanState *s, cJSON **parent)
 		if (s->item != NULL)
 		{
 			cJSON	   *it = s->item;
+
+			consume_item(s, &s->child);
 
 			if (s->ep->embedded == NULL)
 			{
@@ -828,6 +935,270 @@ fetch_row(LdScanState *s, TupleTableSlot *slot)
 				 parent, s->ep->embedded_parent);
 	MemoryContextSwitchTo(old);
 	s->returned++;
+	return true;
+}
+
+/*
+ * count_series
+ *		The rows of the current series for a pushed count(*): the first
+ *		GET asks for one item and its answer's totalCount is the count.
+ *		An answer without totalCount (a list endpoint, or a server that
+ *		leaves it out) has its rows counted, page by page: never a guess.
+ *		A 404 for a key from WHERE is no rows.
+ */
+static int64
+count_series(LdScanState *s)
+{
+	LdPager    *pg = &s->child;
+	cJSON	   *it;
+	int64		n = 0;
+
+	if (pg->paged)
+		pg->remaining = 1;
+	it = fetch_page(s, pg, s->ep->shape, s->batch_cxt, s->not_found);
+	if (pg->pages == 0)
+		return 0;
+	if (pg->paged && pg->total >= 0)
+		return pg->total;
+	for (;;)
+	{
+		for (; it != NULL; it = it->next)
+			n++;
+		if (pg->ended || !pg->paged)
+			return n;
+		if (pg->remaining == 0)
+		{
+			/* the one-item probe had no totalCount: read on in pages */
+			pg->remaining = -1;
+			pg->done = false;
+		}
+		if (pg->armed)
+			schedule_prefetch(s, pg);
+		CHECK_FOR_INTERRUPTS();
+		it = fetch_page(s, pg, s->ep->shape, s->batch_cxt, s->not_found);
+		if (pg->done && it == NULL)
+			return n;
+	}
+}
+
+/*
+ * count_group_row
+ *		Fill the row of one series of a grouped count(*): the series'
+ *		optimization key in the group columns, n in the counts.
+ */
+static TupleTableSlot *
+count_group_row(ForeignScanState *node, LdScanState *s, TupleTableSlot *slot, int64 n)
+{
+	List	   *tlist = ((ForeignScan *) node->ss.ps.plan)->fdw_scan_tlist;
+	ListCell   *lc;
+	int			i = 0;
+
+	MemoryContextReset(s->tuple_cxt);
+	foreach(lc, tlist)
+	{
+		Expr	   *e = lfirst_node(TargetEntry, lc)->expr;
+
+		slot->tts_isnull[i] = false;
+		if (IsA(e, Var))
+		{
+			Oid			input,
+						ioparam;
+			MemoryContext old = MemoryContextSwitchTo(s->tuple_cxt);
+
+			getTypeInputInfo(exprType((Node *) e), &input, &ioparam);
+			slot->tts_values[i] = OidInputFunctionCall(input, (char *) s->cur[LDK_OPTIMIZATION],
+													   ioparam, exprTypmod((Node *) e));
+			MemoryContextSwitchTo(old);
+		}
+		else
+			slot->tts_values[i] = Int64GetDatum(n);
+		i++;
+	}
+	return ExecStoreVirtualTuple(slot);
+}
+
+/*
+ * count_rows
+ *		Return the row(s) of a pushed count(*): the sum over the series
+ *		(every column of the scan tuple is a count(*)); grouped by the
+ *		optimization key, one row per series that has rows (a group of
+ *		none does not exist).
+ */
+static TupleTableSlot *
+count_rows(ForeignScanState *node, LdScanState *s, TupleTableSlot *slot)
+{
+	int64		n = 0;
+	int			i;
+
+	ExecClearTuple(slot);
+	if (s->count_done)
+		return slot;
+	while (next_series(s))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!s->count_grouped)
+		{
+			n += count_series(s);
+			continue;
+		}
+		n = count_series(s);
+		if (n > 0)
+			return count_group_row(node, s, slot, n);
+	}
+	s->count_done = true;
+	if (s->count_grouped)
+		return slot;
+	for (i = 0; i < slot->tts_tupleDescriptor->natts; i++)
+	{
+		slot->tts_values[i] = Int64GetDatum(n);
+		slot->tts_isnull[i] = false;
+	}
+	return ExecStoreVirtualTuple(slot);
+}
+
+/*
+ * sample_row
+ *		Add one JSON row to the sample as a heap tuple (in rows_cxt).
+ */
+static void
+sample_row(LdScanState *s, TupleTableSlot *slot, cJSON *row, cJSON *parent,
+		   HeapTuple *out, MemoryContext rows_cxt)
+{
+	MemoryContext old;
+
+	MemoryContextReset(s->tuple_cxt);
+	old = MemoryContextSwitchTo(s->tuple_cxt);
+	ExecClearTuple(slot);
+	ld_fill_slot(s->attrs, s->nattrs, slot, row, s->cur, parent,
+				 s->ep->embedded_parent);
+	MemoryContextSwitchTo(rows_cxt);
+	*out = heap_form_tuple(slot->tts_tupleDescriptor, slot->tts_values,
+						   slot->tts_isnull);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * sample_page
+ *		The rows of the current series' first page (a fresh GET of up to
+ *		page_size items) as heap tuples in rows[], up to targrows; *items
+ *		is set to the page's items (rows may be more: embedded ones).
+ */
+static int
+sample_page(LdScanState *s, TupleTableSlot *slot, HeapTuple *rows, int targrows,
+			MemoryContext rows_cxt, int64 *items)
+{
+	LdPager    *pg = &s->child;
+	cJSON	   *it;
+	int			n = 0;
+
+	cancel_prefetch(s, pg);
+	pg->offset = 0;
+	pg->remaining = -1;
+	pg->done = false;
+	pg->ended = false;
+	pg->pages = 0;
+	pg->last_first = NULL;
+	pg->concurrency = 1;		/* one page, nothing ahead */
+	it = fetch_page(s, pg, s->ep->shape, s->batch_cxt, s->not_found);
+	*items = pg->pages > 0 ? pg->page_items : 0;
+	for (; it != NULL && n < targrows; it = it->next)
+	{
+		cJSON	   *r;
+
+		if (s->ep->embedded == NULL)
+		{
+			sample_row(s, slot, it, NULL, &rows[n++], rows_cxt);
+			continue;
+		}
+		r = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, s->ep->embedded), 0);
+		for (; r != NULL && n < targrows; r = r->next)
+			sample_row(s, slot, r, it, &rows[n++], rows_cxt);
+	}
+	return n;
+}
+
+/*
+ * acquire_sample
+ *		ANALYZE: reltuples from totalCount, one limit=1 GET per series (the
+ *		parents enumerated; rows counted where an answer has none, as a
+ *		pushed count(*)), and the rows of the first non-empty series' first
+ *		page as the sample for column statistics: never every page.  Rows
+ *		embedded in items (variations) are scaled by the sample's ratio.
+ */
+static int
+acquire_sample(Relation rel, int elevel, HeapTuple *rows, int targrows,
+			   double *totalrows, double *totaldeadrows)
+{
+	MemoryContext rows_cxt = CurrentMemoryContext;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "ldai_fdw analyze",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	LdScanState *s = palloc0(sizeof(LdScanState));
+	Oid			relid = RelationGetRelid(rel);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
+	List	   *all = NIL;
+	double		total = 0;
+	int64		items = 0;
+	int			nrows = 0;
+	bool		sampled = false;
+	int			i;
+
+	s->res = ld_table_resource(relid);
+	ld_get_options(relid, &s->opts);
+	for (i = 0; i < s->res->nendpoints; i++)
+		if (s->res->endpoints[i].binds == 0)
+			break;
+	s->ep = &s->res->endpoints[Min(i, s->res->nendpoints - 1)];
+	s->conn = ld_connection_for(relid, rel->rd_rel->relowner, &s->opts);
+	for (i = 1; i <= RelationGetDescr(rel)->natts; i++)
+		if (!TupleDescAttr(RelationGetDescr(rel), i - 1)->attisdropped)
+			all = lappend_int(all, i);
+	s->attrs = ld_build_attrs(rel, s->res, all, &s->nattrs);
+	s->batch_cxt = AllocSetContextCreate(cxt, "ldai_fdw page", ALLOCSET_DEFAULT_SIZES);
+	s->parent_cxt = AllocSetContextCreate(cxt, "ldai_fdw parents", ALLOCSET_DEFAULT_SIZES);
+	s->run_cxt = AllocSetContextCreate(cxt, "ldai_fdw keys", ALLOCSET_DEFAULT_SIZES);
+	s->tuple_cxt = AllocSetContextCreate(cxt, "ldai_fdw row", ALLOCSET_DEFAULT_SIZES);
+	s->limit = -1;
+	reset_execution(s);
+	start_iteration(s);
+	while (next_series(s))
+	{
+		int64		n;
+
+		CHECK_FOR_INTERRUPTS();
+		n = count_series(s);
+		if (n > 0 && !sampled && s->ep->shape != LD_SHAPE_ITEM)
+		{
+			nrows = sample_page(s, slot, rows, targrows, rows_cxt, &items);
+			sampled = true;
+		}
+		total += n;
+	}
+	if (s->ep->embedded != NULL)
+		total = items > 0 ? total * nrows / items : 0;
+	*totalrows = Max(total, nrows);
+	*totaldeadrows = 0;
+	ereport(elevel,
+			(errmsg("\"%s\": %d rows sampled from the API, %.0f estimated total rows",
+					RelationGetRelationName(rel), nrows, *totalrows)));
+	ExecDropSingleTupleTableSlot(slot);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);	/* also drops what is still in flight */
+	return nrows;
+}
+
+/*
+ * ldAnalyzeForeignTable
+ *		ANALYZE is supported on a table with its resource and project.
+ */
+bool
+ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
+					  BlockNumber *totalpages)
+{
+	if (ld_table_resource(RelationGetRelid(relation)) == NULL)
+		return false;
+	*func = acquire_sample;
+	*totalpages = 1;
 	return true;
 }
 
@@ -884,11 +1255,14 @@ ldIterateForeignScan(ForeignScanState *node)
 	if (!s->initialized)
 	{
 		start_execution(node);
+		s->count_done = false;
 		if (s->keep)
 			begin_store(s);
 		if (s->read_all)
 			read_all_rows(s, slot);
 	}
+	if (s->count_only)
+		return count_rows(node, s, slot);
 	if (s->replay)
 	{
 		if (!tuplestore_gettupleslot(s->store, true, false, s->store_slot))
@@ -958,6 +1332,9 @@ ldExplainForeignScan(ForeignScanState *node, ExplainState *es)
 
 	if (es->verbose)
 	{
+		if (s->count_only)
+			ExplainPropertyText("LaunchDarkly aggregate",
+								"count(*) from totalCount (rows counted where an answer has none)", es);
 		foreach(lc, ld_explain_requests(node))
 			ExplainPropertyText("LaunchDarkly request", (char *) lfirst(lc), es);
 		if (s->read_all)
