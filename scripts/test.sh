@@ -114,7 +114,7 @@ for v in $versions; do
     run_counted "PostgreSQL $v" "$host_note" on_host
   else
     echo "== PostgreSQL $v (Debian root, scripts/pgroot.sh)"
-    run_counted "PostgreSQL $v" "; in /var/cache/ldai_fdw" in_pgroot "$v"
+    run_counted "PostgreSQL $v" "; in ${LDAI_ROOT_CACHE:-/var/cache/ldai_fdw}" in_pgroot "$v"
   fi
 done
 
