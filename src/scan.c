@@ -504,6 +504,20 @@ not_found(LdScanState *s, const char *path)
 }
 
 /*
+ * scan_get
+ *		One GET of the scan, answered from the query's cache when the scan
+ *		is rescanned with new keys (use_cache).
+ */
+static void
+scan_get(LdScanState *s, const char *path, LdResult *res)
+{
+	if (s->use_cache)
+		ld_request_cached(s->conn, s->estate, path, &s->stats, res);
+	else
+		ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, res);
+}
+
+/*
  * check_parent
  *		After a 404 on a series whose path has both a key from WHERE and
  *		the table's optimization_key: a 404 cannot say which one is
@@ -518,16 +532,12 @@ check_parent(LdScanState *s)
 	char	   *path;
 	LdResult	res;
 
+	if (s->parent_ok)			/* asked once per execution */
+		return;
 	ep.path = psprintf("%s/{optimization_key}", ld_enumeration_path(LDK_OPTIMIZATION));
 	ep.shape = LD_SHAPE_ITEM;
 	path = ld_build_path(&ep, s->opts.project_key, s->cur, true);
-
-	if (s->parent_ok)			/* asked once per execution */
-		return;
-	if (s->use_cache)
-		ld_request_cached(s->conn, s->estate, path, &s->stats, &res);
-	else
-		ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, &res);
+	scan_get(s, path, &res);
 	if (res.status == 404)
 		not_found(s, path);
 	if (res.status < 200 || res.status > 299)
@@ -668,10 +678,7 @@ get_page(LdScanState *s, LdPager *pg, const char *path, LdResult *res)
 		return;
 	}
 	cancel_prefetch(s, pg);
-	if (s->use_cache)
-		ld_request_cached(s->conn, s->estate, path, &s->stats, res);
-	else
-		ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, res);
+	scan_get(s, path, res);
 }
 
 /*
