@@ -55,6 +55,9 @@ SELECT count(*) FROM created;
 EXPLAIN (VERBOSE, COSTS OFF)
 UPDATE ld.ai_configs SET description = 'updated ' || key WHERE key LIKE 'conc-%';
 SELECT ld_clear_log();
+-- the first PATCHes answer slowly, so the ones after them are surely sent
+-- while they are in flight (on other connections) however fast the machine
+SELECT ld_ctl('/_test/faults', '{"method": "PATCH", "path": "/ai-configs/conc-", "delay_ms": 150, "times": 3}');
 UPDATE ld.ai_configs SET description = 'updated ' || key WHERE key LIKE 'conc-%';
 SELECT count(*) AS patches, count(DISTINCT path) AS paths, count(DISTINCT conn) > 1 AS concurrent
   FROM ld_requests() WHERE method = 'PATCH';
@@ -94,12 +97,13 @@ UPDATE ld.ai_configs SET description = CASE WHEN key = 'conc-02' THEN NULL ELSE 
 -- a timeout while requests are in flight: the statement ends at once, the
 -- requests still in flight are dropped, and the session goes on
 SELECT ld_ctl('/_test/faults', '{"method": "PATCH", "path": "/ai-configs/conc-02$", "stall_ms": 20000, "times": 1}');
-SET statement_timeout = '500ms';
+SET statement_timeout = '2s';  -- ample for row 1 to be answered, on a loaded machine too
 UPDATE ld.ai_configs SET description = 'stalls at 2' WHERE key LIKE 'conc-%';
 RESET statement_timeout;
 SELECT count(*) FROM ld.ai_configs WHERE key LIKE 'conc-%';
 -- DELETE: started while the next rows are read, too
 SELECT ld_clear_log();
+SELECT ld_ctl('/_test/faults', '{"method": "DELETE", "path": "/ai-configs/conc-", "delay_ms": 150, "times": 3}');
 DELETE FROM ld.ai_configs WHERE key LIKE 'conc-%';
 SELECT count(*) AS deletes, count(DISTINCT path) AS paths, count(DISTINCT conn) > 1 AS concurrent,
        min(status) AS status FROM ld_requests() WHERE method = 'DELETE';
