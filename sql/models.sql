@@ -78,6 +78,20 @@ UPDATE ld.ai_model_configs SET is_restricted = NOT is_restricted
  WHERE key IN ('Anthropic.claude-3-5-haiku-latest', 'OpenAI.gpt-4o-mini', 'acme.support-llama');
 SELECT method, path, body, status FROM ld_requests();
 SELECT key, is_restricted FROM ld.ai_model_configs ORDER BY key;
+-- keys from a local table (UPDATE ... FROM): still one request; no row matched: no write at all
+CREATE TEMP TABLE blocked_models (model text);
+INSERT INTO blocked_models VALUES ('Anthropic.claude-3-7-sonnet-latest'), ('OpenAI.gpt-4o'), ('retired-model');
+SELECT ld_clear_log();
+WITH u AS (UPDATE ld.ai_model_configs m SET is_restricted = true FROM blocked_models b
+            WHERE m.key = b.model RETURNING m.key, m.is_restricted)
+SELECT * FROM u ORDER BY key;
+SELECT rows_affected($$UPDATE ld.ai_model_configs SET is_restricted = true WHERE key = 'retired-model'$$);
+-- (the reads depend on the join the planner picks: only the writes are shown)
+SELECT method, path, query, body, status FROM ld_requests() WHERE method <> 'GET';
+SELECT ld_clear_log();
+UPDATE ld.ai_model_configs SET is_restricted = false
+ WHERE key IN ('Anthropic.claude-3-7-sonnet-latest', 'OpenAI.gpt-4o');
+SELECT method, path, body, status FROM ld_requests();
 -- EXPLAIN ANALYZE counts the one request
 SELECT * FROM explain_analyze($$UPDATE ld.ai_model_configs SET is_restricted = false
                                  WHERE key IN ('OpenAI.gpt-4o-mini', 'acme.support-llama')$$);
