@@ -974,7 +974,7 @@ ld_request_cached(LdConn *conn, EState *estate, const char *path, LdStats *stats
 /*
  * ld_http_errcode
  *		The SQLSTATE for an HTTP status that an answer reports inside its
- *		body (the per-key errors of a set-based UPDATE, modify.c).
+ *		body (the per-key errors of a member-list UPDATE, member.c).
  */
 int
 ld_http_errcode(long status)
