@@ -724,6 +724,43 @@ def journal_keeps_every_entry():
     assert lines[0]["headers"]["authorization"] == "valid"
 
 
+@test
+def model_configs():
+    """ai_model_configs: bare-array list (filter), item, POST 200 / duplicate 400, DELETE, restricted list."""
+    resp = call("GET", P + "/ai-configs/model-configs")
+    assert resp.status == 200 and isinstance(resp.json, list), resp.raw[:200]
+    for item in resp.json:
+        conforms(item, "ModelConfig")
+    assert [m["key"] for m in resp.json] == sorted(m["key"] for m in resp.json)
+    restricted = call("GET", P + "/ai-configs/model-configs?restricted=true").json
+    assert [m["key"] for m in restricted] == ["Anthropic.claude-3-5-haiku-latest"], restricted
+    expect_error(call("GET", P + "/ai-configs/model-configs?restricted=maybe"), 400, "invalid_request")
+    resp = call("GET", P + "/ai-configs/model-configs/OpenAI.gpt-4o")
+    assert resp.status == 200 and resp.json["costPerInputToken"] == 2.5e-06, resp.raw
+    expect_error(call("GET", P + "/ai-configs/model-configs/nope"), 404, "not_found")
+    body = {"key": "m1", "id": "model-1", "name": "Model 1", "costPerInputToken": 1e-06}
+    resp = call("POST", P + "/ai-configs/model-configs", body)
+    assert resp.status == 200 and resp.json["global"] is False and resp.json["isRestricted"] is False, resp.raw
+    conforms(resp.json, "ModelConfig")
+    expect_error(call("POST", P + "/ai-configs/model-configs", body), 400, "invalid_request")
+    expect_error(call("POST", P + "/ai-configs/model-configs", {"key": "m2", "name": "no id"}), 400,
+                 "invalid_request")
+    resp = call("POST", P + "/ai-configs/model-configs/restricted", {"keys": ["m1", "ghost"]})
+    assert resp.status == 200, resp.raw
+    conforms(resp.json, "RestrictedModelsResponse")
+    assert resp.json == {"successes": ["m1"], "errors": [
+        {"key": "ghost", "message": "Model config not found", "code": 404}]}, resp.json
+    assert call("GET", P + "/ai-configs/model-configs/m1").json["isRestricted"] is True
+    expect_error(call("DELETE", P + "/ai-configs/model-configs/restricted", {"keys": ["m1", "ghost"]}), 404,
+                 "not_found")
+    assert call("GET", P + "/ai-configs/model-configs/m1").json["isRestricted"] is True
+    resp = call("DELETE", P + "/ai-configs/model-configs/restricted", {"keys": ["m1"]})
+    assert resp.status == 204 and resp.raw == b"", resp.raw
+    assert call("GET", P + "/ai-configs/model-configs/m1").json["isRestricted"] is False
+    assert call("DELETE", P + "/ai-configs/model-configs/m1").status == 204
+    expect_error(call("DELETE", P + "/ai-configs/model-configs/m1"), 404, "not_found")
+
+
 # ---------------------------------------------------------------------------
 # Runner
 # ---------------------------------------------------------------------------
