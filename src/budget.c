@@ -501,11 +501,11 @@ observe_window(LdShared *s, uint64 key, int64 remaining, int64 limit,
 
 /*
  * ld_budget_observe
- *		After an answer: remember its rate-limit headers.  A 429 without
- *		them stops every request to the base_url for retry_ms.
+ *		After an answer: remember its rate-limit headers.  (A 429 without
+ *		them only delays its own retry, as the retry policy says.)
  */
 void
-ld_budget_observe(const LdBudgetKey *k, const LdhResponse *r, long retry_ms)
+ld_budget_observe(const LdBudgetKey *k, const LdhResponse *r)
 {
 	LdShared   *s = state();
 	const LdhRateLimit *rl = &r->ratelimit;
@@ -520,9 +520,6 @@ ld_budget_observe(const LdBudgetKey *k, const LdhResponse *r, long retry_ms)
 				   rl->reset_ms, now_ms);
 	observe_window(s, k->windows[2], rl->token_remaining, rl->token_limit,
 				   rl->token_reset_ms >= 0 ? rl->token_reset_ms : rl->reset_ms, now_ms);
-	if (r->status == 429 && rl->global_remaining < 0 && rl->route_remaining < 0 &&
-		rl->token_remaining < 0 && retry_ms > 0)
-		observe_window(s, k->windows[0], 0, 0, now_ms + retry_ms, now_ms);
 	unlock_state(s);
 }
 

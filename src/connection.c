@@ -792,7 +792,7 @@ complete_request(LdConn *conn, LdhTransfer *t, const LdhRequest *req,
 		if (r.outcome == LDH_DONE && r.status == 429)
 			limited = true;
 		retry = retry_delay(conn, req->method, &r, attempt, &delay);
-		ld_budget_observe(&key, &r, retry ? delay : -1);
+		ld_budget_observe(&key, &r);
 		if (retry)
 		{
 			ldh_release(conn->client, t);

@@ -272,8 +272,7 @@ extern void ld_budget_key(LdBudgetKey *k, Oid serverid, int rate,
 						  const char *base_url, const char *api_key,
 						  const char *endpoint);
 extern bool ld_budget_acquire(const LdBudgetKey *k, bool may_wait);
-extern void ld_budget_observe(const LdBudgetKey *k, const LdhResponse *r,
-							  long retry_ms);
+extern void ld_budget_observe(const LdBudgetKey *k, const LdhResponse *r);
 extern void ld_stats_add(Oid serverid, const char *endpoint, const LdCounters *d);
 extern int	ld_stats_snapshot(LdStatRow **rows, TimestampTz *reset);
 extern void ld_stats_reset_all(void);
