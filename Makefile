@@ -4,6 +4,7 @@
 MODULE_big = ldai_fdw
 OBJS = \
 	src/batch.o \
+	src/budget.o \
 	src/cache.o \
 	src/catalog.o \
 	src/connection.o \
@@ -19,6 +20,7 @@ OBJS = \
 	src/page.o \
 	src/planner.o \
 	src/scan.o \
+	src/stats.o \
 	src/xact.o
 
 EXTENSION = ldai_fdw
@@ -27,7 +29,7 @@ EXTENSION = ldai_fdw
 DATA = ldai_fdw--1.0.sql ldai_fdw--1.0--1.1.sql
 PGFILEDESC = "ldai_fdw - foreign-data wrapper for LaunchDarkly AI Configs"
 
-REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins prefetch batch interrupts security write_safety on_commit keysafety lifecycle modify_scan upgrade reads metrics models
+REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins prefetch batch interrupts security write_safety on_commit keysafety lifecycle modify_scan upgrade reads metrics models ratelimit
 REGRESS_OPTS = --load-extension=ldai_fdw
 
 SHLIB_LINK = -lcurl -lcjson

@@ -3,7 +3,8 @@
 #   - the host's PostgreSQL (15 on Debian 12; or the one PG_CONFIG names):
 #     scripts/suite.sh (build with -Werror, stand-in self-test, pg_regress
 #     against the stand-in, secrets search), then the packaging check,
-#     the conformance run through Prism and fuzzing;
+#     the conformance run through Prism, the preloaded load test
+#     (scripts/load.sh) and fuzzing;
 #   - PostgreSQL 17 and 18: scripts/suite.sh inside a cached Debian root of
 #     each (scripts/pgroot.sh: trixie has 17, sid has 18), built on first use.
 # Prints one summary line per version; last line: "N passed, M failed".
@@ -74,6 +75,13 @@ host_checks() {
     else
       f=$((f + 1)); echo "not ok - conformance"; tail -40 <<<"$out"
     fi
+    # preloaded (shared_preload_libraries), under load, with an account-wide
+    # rate limit: shared budget, statistics, memory (scripts/load.sh)
+    if out=$(bash scripts/load.sh 2>&1); then
+      p=$((p + 1)); echo "ok - load (preloaded): $(grep -c '^ok - ' <<<"$out") checks"
+    else
+      f=$((f + 1)); echo "not ok - load (preloaded)"; tail -40 <<<"$out"
+    fi
     # fuzzing the PostgreSQL-free layers (page parsing, response headers)
     if out=$(bash scripts/fuzz.sh "${LDAI_FUZZ_SECONDS:-30}" 2>&1); then
       p=$((p + 1)); echo "ok - $(tail -1 <<<"$out")"
@@ -107,7 +115,7 @@ in_pgroot() {
 }
 
 host_note="; with packaging (quick: no conformance, no fuzzing)"
-[ -n "${LDAI_QUICK:-}" ] || host_note="; with packaging, conformance and fuzzing"
+[ -n "${LDAI_QUICK:-}" ] || host_note="; with packaging, conformance, load and fuzzing"
 for v in $versions; do
   if [ "$v" = "$host_ver" ]; then
     echo "== PostgreSQL $v (host)"

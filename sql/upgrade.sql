@@ -45,11 +45,12 @@ SELECT iteration, status FROM ld.agent_optimization_results
 IMPORT FOREIGN SCHEMA "default" LIMIT TO (agent_optimizations) FROM SERVER ld INTO ld;
 SELECT count(*) > 0 AS has_rows FROM ld.agent_optimizations;
 ALTER SERVER ld OPTIONS (SET page_size '0');
--- the objects the extension owns, as updated
+-- the objects the extension owns, as updated (but row types: PostgreSQL 18
+-- records a view's row type as a member too, earlier versions do not)
 SELECT string_agg(pg_describe_object(classid, objid, objsubid), '; '
                   ORDER BY pg_describe_object(classid, objid, objsubid)) AS upgraded_objects
   FROM pg_depend
- WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e' AND classid <> 'pg_type'::regclass
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ldai_fdw') \gset
 \echo :upgraded_objects
 
@@ -63,6 +64,6 @@ SELECT string_agg(pg_describe_object(classid, objid, objsubid), '; '
                   ORDER BY pg_describe_object(classid, objid, objsubid)) = :'upgraded_objects'
        AS same_objects_as_fresh_install
   FROM pg_depend
- WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e' AND classid <> 'pg_type'::regclass
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ldai_fdw');
 DROP DATABASE ldai_upgrade;

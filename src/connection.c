@@ -30,6 +30,9 @@
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "access/xact.h"
+#include "catalog/pg_user_mapping.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
 #include "nodes/execnodes.h"
 #include "executor/executor.h"
 #include "utils/inval.h"
@@ -45,6 +48,8 @@ struct LdConn
 {
 	LdConn	   *next;			/* list of every live client */
 	Oid			umid;			/* the user mapping it was made for */
+	Oid			serverid;		/* its server (statistics, budget) */
+	int			max_rps;		/* the server's max_requests_per_second */
 	LdhClient  *client;
 	char	   *api_key;		/* in TopMemoryContext; never printed */
 	char	   *base_url;
@@ -244,6 +249,7 @@ new_conn(UserMapping *user, const LdOptions *opts, const LdhConfig *config)
 				 errmsg("out of memory creating an HTTP client")));
 	}
 	c->umid = user->umid;
+	c->serverid = user->serverid;
 	c->api_key = MemoryContextStrdup(TopMemoryContext, key);
 	c->base_url = MemoryContextStrdup(TopMemoryContext, opts->base_url);
 	c->server_hash = GetSysCacheHashValue1(FOREIGNSERVEROID,
@@ -287,6 +293,7 @@ ld_get_connection(UserMapping *user, const LdOptions *opts)
 	else
 		ldh_client_configure(c->client, &config);
 	c->max_retries = opts->max_retries;
+	c->max_rps = opts->max_requests_per_second;
 	c->max_body = config.max_body_bytes;
 	ld_connection_hold(c, CurrentMemoryContext);
 	return c;
@@ -688,6 +695,61 @@ wait_transfer(LdConn *conn, LdhTransfer *t)
 }
 
 /*
+ * request_key
+ *		The budget and statistics key of a request (its endpoint template
+ *		palloc'd in the current memory context).
+ */
+static void
+request_key(LdBudgetKey *k, LdConn *conn, const char *method, const char *path)
+{
+	ld_budget_key(k, conn->serverid, conn->max_rps, conn->base_url, conn->api_key,
+				  ld_endpoint_template(method, path));
+}
+
+/*
+ * count_sent
+ *		Statistics: an attempt went out (a retry when retry).
+ */
+static void
+count_sent(const LdBudgetKey *k, bool retry)
+{
+	LdCounters	d;
+
+	memset(&d, 0, sizeof(d));
+	d.requests = 1;
+	d.retries = retry ? 1 : 0;
+	ld_stats_add(k->serverid, k->endpoint, &d);
+}
+
+/*
+ * count_done
+ *		Statistics: an attempt's outcome, and the time spent waiting for
+ *		it.
+ */
+static void
+count_done(const LdBudgetKey *k, const LdhResponse *r, double network_ms)
+{
+	LdCounters	d;
+
+	memset(&d, 0, sizeof(d));
+	if (r->outcome != LDH_DONE)
+		d.transport_errors = 1;
+	else if (r->status == 429)
+		d.status_429 = 1;
+	else if (r->status >= 200 && r->status <= 299)
+		d.status_2xx = 1;
+	else if (r->status >= 400 && r->status <= 499)
+		d.status_4xx = 1;
+	else if (r->status >= 500 && r->status <= 599)
+		d.status_5xx = 1;
+	else
+		d.status_other = 1;
+	d.bytes_received = (int64) r->bytes_received;
+	d.network_ms = network_ms;
+	ld_stats_add(k->serverid, k->endpoint, &d);
+}
+
+/*
  * complete_request
  *		Finish a request whose first attempt t is under way (NULL: not
  *		started yet), repeating it as retry_delay() allows, and return its
@@ -704,21 +766,34 @@ complete_request(LdConn *conn, LdhTransfer *t, const LdhRequest *req,
 	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
 	bool		limited = false;
 	int			attempt;
+	LdBudgetKey key;
 
+	request_key(&key, conn, req->method, path);
 	for (attempt = 0;; attempt++)
 	{
 		LdhResponse r;
 		long		delay;
+		bool		retry;
+		TimestampTz waited;
 
 		if (t == NULL)
+		{
+			/* wait for budget (ours, and what LaunchDarkly said remains) */
+			(void) ld_budget_acquire(&key, true);
 			t = start_transfer(conn, req);
+			count_sent(&key, attempt > 0);
+		}
+		waited = GetCurrentTimestamp();
 		wait_transfer(conn, t);
 		r = *ldh_response(t);
+		count_done(&key, &r, (GetCurrentTimestamp() - waited) / 1000.0);
 		stats->requests++;
 		stats->bytes += r.bytes_received;
 		if (r.outcome == LDH_DONE && r.status == 429)
 			limited = true;
-		if (retry_delay(conn, req->method, &r, attempt, &delay))
+		retry = retry_delay(conn, req->method, &r, attempt, &delay);
+		ld_budget_observe(&key, &r);
+		if (retry)
 		{
 			ldh_release(conn->client, t);
 			t = NULL;
@@ -746,7 +821,9 @@ complete_request(LdConn *conn, LdhTransfer *t, const LdhRequest *req,
 /*
  * ld_async_start
  *		Start a request without waiting for it (prefetch, concurrent
- *		writes); NULL if no transfer slot is free.  The caller owns the
+ *		writes); NULL if no transfer slot is free, or if the budget
+ *		(budget.c) has no room for it now (the caller then sends it later
+ *		with ld_request, which waits for room).  The caller owns the
  *		transfer.  The request goes out at once, as far as it can without
  *		waiting, not only at the next wait.
  */
@@ -756,12 +833,20 @@ ld_async_start(LdConn *conn, const char *method, const char *path, const char *b
 {
 	LdhRequest	req;
 	LdhTransfer *t;
+	LdBudgetKey key;
 
+	/* no budget now: the caller sends it later, through ld_request */
+	request_key(&key, conn, method, path);
+	if (!ld_budget_acquire(&key, false))
+		return NULL;
 	fill_request(&req, conn, method, path, body, extra_header);
 	t = ldh_start(conn->client, &req);	/* NULL: no slot free */
 	pfree((char *) req.url);
 	if (t != NULL)
+	{
+		count_sent(&key, false);
 		ldh_progress(conn->client, LD_START_BUDGET_MS);
+	}
 	return t;
 }
 
@@ -980,4 +1065,133 @@ int
 ld_http_errcode(long status)
 {
 	return status_errcode(status);
+}
+
+/* ----------------------------------------------------------------
+ * SQL functions: ldai_fdw_get_connections, ldai_fdw_disconnect(_all),
+ * with the shapes of postgres_fdw's functions of the same names
+ * ----------------------------------------------------------------
+ */
+PG_FUNCTION_INFO_V1(ldai_fdw_get_connections);
+PG_FUNCTION_INFO_V1(ldai_fdw_disconnect);
+PG_FUNCTION_INFO_V1(ldai_fdw_disconnect_all);
+
+/*
+ * mapping_user_name
+ *		The user a user mapping is for ("public" for PUBLIC), or NULL when
+ *		the mapping is gone.
+ */
+static char *
+mapping_user_name(Oid umid)
+{
+	HeapTuple	tup = SearchSysCache1(USERMAPPINGOID, ObjectIdGetDatum(umid));
+	Oid			userid;
+	char	   *name;
+
+	if (!HeapTupleIsValid(tup))
+		return NULL;
+	userid = ((Form_pg_user_mapping) GETSTRUCT(tup))->umuser;
+	ReleaseSysCache(tup);
+	if (!OidIsValid(userid))
+		return pstrdup("public");
+	name = GetUserNameFromId(userid, true);
+	return name;
+}
+
+/*
+ * ldai_fdw_get_connections
+ *		This session's clients: server name, user name (NULL when the
+ *		server or mapping is gone) and whether it is still valid (false:
+ *		its server or mapping changed; it closes once unused, at the
+ *		latest at the end of the transaction).
+ */
+Datum
+ldai_fdw_get_connections(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LdConn	   *c;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (c = conn_list; c != NULL; c = c->next)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+		ForeignServer *server = GetForeignServerExtended(c->serverid, FSV_MISSING_OK);
+		char	   *user = mapping_user_name(c->umid);
+
+		if (server != NULL)
+			values[0] = CStringGetTextDatum(server->servername);
+		else
+			nulls[0] = true;
+		if (user != NULL)
+			values[1] = CStringGetTextDatum(user);
+		else
+			nulls[1] = true;
+		values[2] = BoolGetDatum(!c->invalidated);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * disconnect_server
+ *		Close this session's unused clients of a server (all servers for
+ *		InvalidOid).  A client in use (an open cursor, a query running) is
+ *		not closed, with a WARNING, as postgres_fdw does.  Returns whether
+ *		any was closed.
+ */
+static bool
+disconnect_server(Oid serverid)
+{
+	LdConn	  **link = &conn_list;
+	bool		closed = false;
+
+	while (*link != NULL)
+	{
+		LdConn	   *c = *link;
+
+		if (OidIsValid(serverid) && c->serverid != serverid)
+		{
+			link = &c->next;
+			continue;
+		}
+		if (c->uses > 0)
+		{
+			ForeignServer *server = GetForeignServerExtended(c->serverid, FSV_MISSING_OK);
+
+			ereport(WARNING,
+					(errmsg("cannot close connection for server \"%s\" because it is still in use",
+							server ? server->servername : "(dropped)")));
+			link = &c->next;
+			continue;
+		}
+		*link = c->next;
+		free_conn(c);
+		closed = true;
+	}
+	return closed;
+}
+
+/*
+ * ldai_fdw_disconnect
+ *		Close this session's clients of the named server; true if one was
+ *		closed.
+ */
+Datum
+ldai_fdw_disconnect(PG_FUNCTION_ARGS)
+{
+	ForeignServer *server = GetForeignServerByName(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+												   false);
+
+	PG_RETURN_BOOL(disconnect_server(server->serverid));
+}
+
+/*
+ * ldai_fdw_disconnect_all
+ *		Close all of this session's clients; true if one was closed.
+ */
+Datum
+ldai_fdw_disconnect_all(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(disconnect_server(InvalidOid));
 }

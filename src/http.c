@@ -228,6 +228,59 @@ header_value(const char *line, size_t len, const char *name,
 }
 
 /*
+ * header_number
+ *		If the header line is "name: <non-negative integer>", store the
+ *		number; anything else leaves *out as it was.
+ */
+static void
+header_number(const char *line, size_t len, const char *name, long long *out)
+{
+	char		value[32];
+	char	   *end;
+	long long	n;
+
+	value[0] = '\0';
+	header_value(line, len, name, value, sizeof(value));
+	if (value[0] < '0' || value[0] > '9')
+		return;
+	n = strtoll(value, &end, 10);
+	if (*end == '\0' && n >= 0)
+		*out = n;
+}
+
+/*
+ * ratelimit_clear
+ *		No rate-limit header seen (yet).
+ */
+static void
+ratelimit_clear(LdhRateLimit *rl)
+{
+	rl->global_remaining = rl->global_limit = -1;
+	rl->route_remaining = rl->route_limit = -1;
+	rl->token_remaining = rl->token_limit = -1;
+	rl->reset_ms = rl->token_reset_ms = -1;
+}
+
+/*
+ * ratelimit_headers
+ *		Collect LaunchDarkly's rate-limit headers from one header line.
+ */
+static void
+ratelimit_headers(const char *line, size_t len, LdhRateLimit *rl)
+{
+	if (len < 12 || strncasecmp(line, "X-Ratelimit-", 12) != 0)
+		return;
+	header_number(line, len, "X-Ratelimit-Global-Remaining", &rl->global_remaining);
+	header_number(line, len, "X-Ratelimit-Global-Limit", &rl->global_limit);
+	header_number(line, len, "X-Ratelimit-Route-Remaining", &rl->route_remaining);
+	header_number(line, len, "X-Ratelimit-Route-Limit", &rl->route_limit);
+	header_number(line, len, "X-Ratelimit-Auth-Token-Remaining", &rl->token_remaining);
+	header_number(line, len, "X-Ratelimit-Auth-Token-Limit", &rl->token_limit);
+	header_number(line, len, "X-Ratelimit-Reset", &rl->reset_ms);
+	header_number(line, len, "X-Ratelimit-Auth-Token-Reset", &rl->token_reset_ms);
+}
+
+/*
  * header_cb
  *		Collect the response headers we act on.  A new status line (after a
  *		1xx response) starts over.
@@ -244,8 +297,10 @@ header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 		t->response.content_type[0] = '\0';
 		t->response.retry_after[0] = '\0';
 		t->response.ratelimit_reset[0] = '\0';
+		ratelimit_clear(&t->response.ratelimit);
 		return len;
 	}
+	ratelimit_headers(buffer, len, &t->response.ratelimit);
 	header_value(buffer, len, "Content-Type", t->response.content_type,
 				 sizeof(t->response.content_type));
 	header_value(buffer, len, "Retry-After", t->response.retry_after,
@@ -464,6 +519,7 @@ ldh_start(LdhClient *client, const LdhRequest *req)
 	}
 	t->in_use = 1;
 	t->response.outcome = LDH_PENDING;
+	ratelimit_clear(&t->response.ratelimit);
 	/* kick curl so that it opens the connection and arms its timer */
 	curl_multi_socket_action(client->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	/* libcurl 8 may finish a transfer here already: its outcome is due now */

@@ -62,6 +62,22 @@ typedef struct LdhRequest
 	size_t		body_len;
 } LdhRequest;
 
+/*
+ * LaunchDarkly's rate-limit headers of an answer (-1: absent).  Resets are
+ * epoch milliseconds; limits come from the *-Limit headers where sent.
+ */
+typedef struct LdhRateLimit
+{
+	long long	global_remaining;	/* X-Ratelimit-Global-Remaining */
+	long long	global_limit;	/* X-Ratelimit-Global-Limit */
+	long long	route_remaining;	/* X-Ratelimit-Route-Remaining */
+	long long	route_limit;	/* X-Ratelimit-Route-Limit */
+	long long	token_remaining;	/* X-Ratelimit-Auth-Token-Remaining */
+	long long	token_limit;	/* X-Ratelimit-Auth-Token-Limit */
+	long long	reset_ms;		/* X-Ratelimit-Reset */
+	long long	token_reset_ms; /* X-Ratelimit-Auth-Token-Reset */
+} LdhRateLimit;
+
 /* what came back */
 typedef struct LdhResponse
 {
@@ -75,6 +91,7 @@ typedef struct LdhResponse
 	char		retry_after[64];	/* Retry-After header, "" if absent */
 	char		ratelimit_reset[64];	/* X-Ratelimit-Reset, "" if absent */
 	char		error[256];		/* curl's message for transport failures */
+	LdhRateLimit ratelimit;		/* rate-limit headers, parsed */
 } LdhResponse;
 
 /* what ldh_parse_base_url() found in a base URL */

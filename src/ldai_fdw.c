@@ -19,7 +19,8 @@ void		_PG_init(void);
 /*
  * _PG_init
  *		Initialise libcurl once for the backend; define the GUCs and the
- *		transaction callbacks of write safety (xact.c).
+ *		transaction callbacks of write safety (xact.c); when preloaded,
+ *		ask for the shared memory of the rate-limit budget (budget.c).
  */
 void
 _PG_init(void)
@@ -29,6 +30,8 @@ _PG_init(void)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not initialise libcurl")));
 	ld_write_safety_init();
+	/* shared budget and statistics when in shared_preload_libraries */
+	ld_budget_init();
 }
 
 /*

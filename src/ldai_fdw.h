@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
@@ -199,6 +200,7 @@ typedef struct LdOptions
 									 * (optimization_key, config_key...) */
 	bool		updatable;		/* false: writes are refused */
 	bool		write_on_commit;	/* write_mode 'on_commit' */
+	int			max_requests_per_second;	/* budget.c; 0 = none */
 } LdOptions;
 
 /* in option.c */
@@ -264,6 +266,65 @@ extern bool ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method,
 							const char *path, const char *body,
 							const char *extra_header, LdStats *stats,
 							LdResult *result);
+
+/* connection functions of SQL (connection.c) */
+extern Datum ldai_fdw_get_connections(PG_FUNCTION_ARGS);
+extern Datum ldai_fdw_disconnect(PG_FUNCTION_ARGS);
+extern Datum ldai_fdw_disconnect_all(PG_FUNCTION_ARGS);
+
+/* ----------------------------------------------------------------
+ * Rate limits, budget and statistics (budget.c, stats.c)
+ * ----------------------------------------------------------------
+ */
+#define LD_ENDPOINT_LEN 128		/* "GET /template" as the stats keep it */
+#define LD_STATS_MAX 512		/* (server, endpoint) rows of ldai_fdw_stats */
+
+/* counters of ldai_fdw_stats */
+typedef struct LdCounters
+{
+	int64		requests;		/* every attempt sent */
+	int64		retries;		/* attempts that repeated an earlier one */
+	int64		status_2xx;
+	int64		status_4xx;		/* but 429 */
+	int64		status_429;
+	int64		status_5xx;
+	int64		status_other;	/* 1xx, 3xx */
+	int64		transport_errors;	/* no HTTP answer */
+	int64		bytes_received;
+	double		network_ms;		/* time blocked waiting for answers */
+	double		throttled_ms;	/* time waiting for budget */
+} LdCounters;
+
+typedef struct LdStatRow
+{
+	Oid			serverid;
+	char		endpoint[LD_ENDPOINT_LEN];
+	LdCounters	c;
+} LdStatRow;
+
+/* who a request is charged to, and the windows it counts in */
+typedef struct LdBudgetKey
+{
+	Oid			serverid;
+	int			rate;			/* max_requests_per_second, 0 = none */
+	const char *endpoint;		/* "GET /template" */
+	uint64		windows[3];		/* global, route, access token */
+} LdBudgetKey;
+
+/* in budget.c */
+extern void ld_budget_init(void);
+extern bool ld_budget_shared(void);
+extern void ld_budget_key(LdBudgetKey *k, Oid serverid, int rate,
+						  const char *base_url, const char *api_key,
+						  const char *endpoint);
+extern bool ld_budget_acquire(const LdBudgetKey *k, bool may_wait);
+extern void ld_budget_observe(const LdBudgetKey *k, const LdhResponse *r);
+extern void ld_stats_add(Oid serverid, const char *endpoint, const LdCounters *d);
+extern int	ld_stats_snapshot(LdStatRow **rows, TimestampTz *reset);
+extern void ld_stats_reset_all(void);
+
+/* in stats.c */
+extern char *ld_endpoint_template(const char *method, const char *path);
 
 /* in cache.c */
 extern void ld_cache_reset(void);

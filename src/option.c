@@ -71,6 +71,8 @@ static const LdOptionDef option_defs[] = {
 	{"updatable", ForeignTableRelationId, LDO_BOOL},
 	{"write_mode", ForeignServerRelationId, LDO_WRITE_MODE},
 	{"write_mode", ForeignTableRelationId, LDO_WRITE_MODE},
+	/* rate limits (budget.c) */
+	{"max_requests_per_second", ForeignServerRelationId, LDO_INT, 0, 100000},
 };
 
 #define DEFAULT_BASE_URL "https://app.launchdarkly.com"
@@ -449,6 +451,8 @@ apply_option(LdOptions *opts, DefElem *d)
 		opts->updatable = defGetBoolean(d);
 	else if (strcmp(n, "write_mode") == 0)
 		opts->write_on_commit = strcmp(v, "on_commit") == 0;
+	else if (strcmp(n, "max_requests_per_second") == 0)
+		opts->max_requests_per_second = atoi(v);
 }
 
 /*

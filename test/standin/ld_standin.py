@@ -239,6 +239,7 @@ class Store:
         self.config = dict(DEFAULT_CONFIG)
         self.faults, self.log, self.seq = [], [], 0
         self.patched, self.patch_seq = {}, 0  # result id -> order of its last PATCH (results_by_updated_at)
+        self.ratelimit = RateLimiter()  # off until POST /_test/ratelimit
 
     @staticmethod
     def load_project(data):
@@ -1138,7 +1139,106 @@ def ctl_clear_faults(store, req):
     return Reply(200, store.faults)
 
 
+# ---------------------------------------------------------------------------
+# Rate limits (issue 18): LaunchDarkly's account-wide limit, off by default
+# ---------------------------------------------------------------------------
+
+RATELIMIT_TYPES = {"window_ms": int, "global": (int, type(None)), "route": (int, type(None)),
+                   "token": (int, type(None)), "timestamps": bool}
+
+
+class RateLimiter:
+    """Fixed windows of window_ms, as LaunchDarkly's: an account-wide (global) budget, one per route
+    (method and route pattern) and one per access token; None = that limit is off.  A window starts
+    with the first request after the previous one ended."""
+
+    def __init__(self, window_ms=10000, global_=None, route=None, token=None, timestamps=False):
+        """A limiter; with every budget None it is off and adds no header."""
+        self.window_ms, self.timestamps = window_ms, timestamps
+        self.budgets = {"global": global_, "route": route, "token": token}
+        self.windows = {}  # (scope, key) -> [reset_ms, used]
+        self.limited = 0   # 429 answers given
+
+    def enabled(self):
+        """True if any budget is set."""
+        return any(v is not None for v in self.budgets.values())
+
+    def describe(self):
+        """The settings and counters, for GET /_test/ratelimit."""
+        return {"window_ms": self.window_ms, "global": self.budgets["global"], "route": self.budgets["route"],
+                "token": self.budgets["token"], "timestamps": self.timestamps, "limited": self.limited}
+
+    def window(self, scope, key, now_ms):
+        """The [reset_ms, used] of a window, a new one once the last has ended."""
+        w = self.windows.get((scope, key))
+        if w is None or now_ms >= w[0]:
+            w = self.windows[(scope, key)] = [now_ms + self.window_ms, 0]
+        return w
+
+    def check(self, req):
+        """Count the request: (None, headers to add) when it fits, else (429 Reply, None)."""
+        if not self.enabled():
+            return None, {}
+        now_ms = int(time.time() * 1000)
+        try:
+            route, _ = find_route(req.method, req.segments[4:])
+            route_key = req.method + " " + route.pattern
+        except ApiError:
+            route_key = req.method + " " + req.raw_path
+        keys = {"global": "", "route": route_key, "token": req.headers.get("authorization", "")}
+        wins = {scope: self.window(scope, keys[scope], now_ms)
+                for scope, budget in self.budgets.items() if budget is not None}
+        full = [scope for scope, w in wins.items() if w[1] >= self.budgets[scope]]
+        if not full:
+            for w in wins.values():
+                w[1] += 1
+        headers = {}
+        names = {"global": "Global", "route": "Route", "token": "Auth-Token"}
+        for scope, w in wins.items():
+            headers["X-Ratelimit-%s-Limit" % names[scope]] = self.budgets[scope]
+            headers["X-Ratelimit-%s-Remaining" % names[scope]] = max(0, self.budgets[scope] - w[1])
+        # the reset of the binding window: the one with the fewest requests left (ties: the later)
+        resets = [(self.budgets[scope] - w[1], -w[0]) for scope, w in wins.items() if scope != "token"]
+        if resets:
+            headers["X-Ratelimit-Reset"] = -min(resets)[1]
+        if "token" in wins:
+            headers["X-Ratelimit-Auth-Token-Reset"] = wins["token"][0]
+        if not full:
+            return None, headers
+        self.limited += 1
+        wait_ms = max(wins[s][0] for s in full) - now_ms
+        headers["Retry-After"] = max(1, -(-wait_ms // 1000))
+        return Reply(429, error_body(429, "rate_limited", "You have been rate limited"), headers), None
+
+
+def ctl_get_ratelimit(store, req):
+    """GET /_test/ratelimit: the limits and the number of 429 answers given."""
+    return Reply(200, store.ratelimit.describe())
+
+
+def ctl_set_ratelimit(store, req):
+    """POST /_test/ratelimit: set the limits (fresh windows); {} turns them off."""
+    body = control_json(req)
+    if not isinstance(body, dict) or set(body) - set(RATELIMIT_TYPES):
+        raise bad_request("Rate limit fields: %s" % ", ".join(sorted(RATELIMIT_TYPES)))
+    for name, value in body.items():
+        if not typed(value, RATELIMIT_TYPES[name]) or (isinstance(value, int) and value < 0):
+            raise bad_request("Invalid rate limit field %s" % name)
+    if body.get("window_ms", 1) < 1:
+        raise bad_request("Invalid rate limit field window_ms")
+    store.ratelimit = RateLimiter(body.get("window_ms", 10000), body.get("global"), body.get("route"),
+                                  body.get("token"), body.get("timestamps", False))
+    return Reply(200, store.ratelimit.describe())
+
+
+def ratelimited_reply(store, req):
+    """Apply the account limit to an API request: (429 Reply or None, headers for a normal reply)."""
+    return store.ratelimit.check(req)
+
+
 CONTROL_ROUTES = {
+    ("GET", "ratelimit"): ctl_get_ratelimit,
+    ("POST", "ratelimit"): ctl_set_ratelimit,
     ("GET", "health"): ctl_health,
     ("GET", "requests"): ctl_requests,
     ("POST", "reset"): ctl_reset,
@@ -1302,9 +1402,15 @@ class Handler(BaseHTTPRequestHandler):
     def serve_api(self, store, req, query, chunked):
         """Answer one API request, applying a queued fault if one matches."""
         with store.lock:
-            fault = store.take_fault(req.method, req.raw_path, query)
-            reply = None if fault and fault["stall_ms"] else self.answer(store, req, fault)
-            self.record(self.log_entry(req, query, chunked, reply, fault))
+            limited, rl_headers = ratelimited_reply(store, req)
+            fault = None if limited else store.take_fault(req.method, req.raw_path, query)
+            reply = limited or (None if fault and fault["stall_ms"] else self.answer(store, req, fault))
+            if reply is not None and not limited:
+                reply.headers.update(rl_headers)
+            entry = self.log_entry(req, query, chunked, reply, fault)
+            if store.ratelimit.timestamps:
+                entry["at_ms"] = int(time.time() * 1000)
+            self.record(entry)
         if fault and fault["stall_ms"]:
             pause(fault["stall_ms"])
             self.close_connection = True

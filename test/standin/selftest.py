@@ -761,6 +761,34 @@ def model_configs():
     expect_error(call("DELETE", P + "/ai-configs/model-configs/m1"), 404, "not_found")
 
 
+@test
+def ratelimit_windows():
+    """The account limit (issue 18): off by default; headers count down; a full window is a 429 with
+    Retry-After that is not served; a route window is per route; the window ends; reset turns it off."""
+    assert "x-ratelimit-global-remaining" not in call("GET", P + "/ai-configs?limit=1").headers
+    assert ctl("POST", "ratelimit", {"window_ms": 700, "global": 3, "route": 2, "timestamps": True})["limited"] == 0
+    ctl("POST", "clear-log")
+    got = [call("GET", P + "/ai-configs?limit=1") for _ in range(3)]
+    assert [r.status for r in got] == [200, 200, 429], [r.status for r in got]
+    assert [r.headers["x-ratelimit-route-remaining"] for r in got] == ["1", "0", "0"]
+    assert [r.headers["x-ratelimit-global-remaining"] for r in got] == ["2", "1", "1"]
+    assert got[2].headers["retry-after"] == "1" and got[2].json["code"] == "rate_limited"
+    reset = int(got[0].headers["x-ratelimit-reset"])
+    assert 0 < reset - time.time() * 1000 <= 700, reset
+    other = call("GET", P + "/agent-optimizations")
+    assert other.status == 200 and other.headers["x-ratelimit-global-remaining"] == "0"
+    assert call("GET", P + "/agent-optimizations").status == 429
+    entries = log()
+    assert [e["status"] for e in entries] == [200, 200, 429, 200, 429] and all("at_ms" in e for e in entries)
+    time.sleep(0.75)
+    assert call("GET", P + "/ai-configs?limit=1").headers["x-ratelimit-global-remaining"] == "2"
+    assert ctl("GET", "ratelimit")["limited"] == 2
+    expect_error(call("POST", "/_test/ratelimit", {"global": -1}, auth=None), 400, "invalid_request")
+    ctl("POST", "reset")
+    assert ctl("GET", "ratelimit")["global"] is None
+    assert "x-ratelimit-reset" not in call("GET", P + "/ai-configs?limit=1").headers
+
+
 # ---------------------------------------------------------------------------
 # Runner
 # ---------------------------------------------------------------------------
