@@ -27,6 +27,12 @@ OPERATIONS = {
     "listAllAgentOptimizationResults", "listAgentOptimizationRuns",
     "deleteAgentOptimizationRun", "listAgentOptimizationResultsByRunId",
     "patchAgentOptimizationResult",
+    "listPromptSnippets", "postPromptSnippet", "getPromptSnippet", "patchPromptSnippet",
+    "deletePromptSnippet", "listPromptSnippetVersions", "listPromptSnippetReferences",
+    "listAITools", "postAITool", "getAITool", "patchAITool", "deleteAITool",
+    "listAIToolVersions", "listAIToolReferences",
+    "listAgentGraphs", "postAgentGraph", "getAgentGraph", "patchAgentGraph", "deleteAgentGraph",
+    "getAIConfigTargeting",
 }
 
 
