@@ -154,7 +154,69 @@ static const LdColumn result_columns[] = {
 	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
 };
 
+/* ---- ai_prompt_snippets ---- */
+static const LdEndpoint snippet_endpoints[] = {
+	{P "/ai-configs/prompt-snippets/{key}", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_ITEM)},
+	{P "/ai-configs/prompt-snippets", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn snippet_columns[] = {
+	{"key", "text", NULL, LDK_ITEM, WR},
+	{"name", "text", NULL, 0, WR | LDC_UPDATE},
+	{"description", "text", NULL, 0, W},
+	{"text", "text", NULL, 0, WR | LDC_UPDATE},
+	{"tags", "text[]", NULL, 0, W},
+	{"version", "integer", NULL, 0, 0},
+	{"maintainer", "jsonb", "_maintainer", 0, 0},
+	{"maintainer_id", "text", "_maintainer._id", 0, W, "maintainerId"},
+	{"maintainer_team_key", "text", "_maintainer.key", 0, W, "maintainerTeamKey"},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_tools ---- */
+static const LdEndpoint tool_endpoints[] = {
+	{P "/ai-tools/{key}", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_ITEM)},
+	{P "/ai-tools", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn tool_columns[] = {
+	{"key", "text", NULL, LDK_ITEM, WR},
+	{"description", "text", NULL, 0, W},
+	{"schema", "jsonb", NULL, 0, WR | LDC_UPDATE},
+	{"custom_parameters", "jsonb", NULL, 0, W},
+	{"tags", "text[]", NULL, 0, W},
+	{"version", "integer", NULL, 0, 0},
+	{"maintainer", "jsonb", "_maintainer", 0, 0},
+	{"maintainer_id", "text", "_maintainer._id", 0, W, "maintainerId"},
+	{"maintainer_team_key", "text", "_maintainer.key", 0, W, "maintainerTeamKey"},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_agent_graphs: beta; the list leaves out edges ---- */
+static const LdEndpoint graph_endpoints[] = {
+	{P "/agent-graphs/{key}", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_ITEM)},
+	{P "/agent-graphs", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn graph_columns[] = {
+	{"key", "text", NULL, LDK_ITEM, WR},
+	{"name", "text", NULL, 0, WR | LDC_UPDATE},
+	{"description", "text", NULL, 0, W},
+	/* the API takes the root and the edges together or not at all */
+	{"root_config_key", "text", NULL, 0, W, NULL, "edges"},
+	{"edges", "jsonb", NULL, 0, W | LDC_ITEM_ONLY, NULL, "root_config_key"},
+	{"maintainer", "jsonb", "_maintainer", 0, 0},
+	{"maintainer_id", "text", "_maintainer._id", 0, W, "maintainerId"},
+	{"maintainer_team_key", "text", "_maintainer.key", 0, W, "maintainerTeamKey"},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"updated_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
 #define N(a) ((int) lengthof(a))
+#define BETA "LD-API-Version: beta"
 
 static const LdResource resources[] = {
 	{"ai_configs", config_endpoints, N(config_endpoints),
@@ -177,6 +239,14 @@ static const LdResource resources[] = {
 	P "/agent-optimizations/{optimization_key}/results/{id}", true, false}},
 	{"agent_optimization_latest_results", latest_result_endpoints,
 		N(latest_result_endpoints), result_columns, N(result_columns), 20},
+	{"ai_prompt_snippets", snippet_endpoints, N(snippet_endpoints),
+		snippet_columns, N(snippet_columns), 50,
+	{P "/ai-configs/prompt-snippets", P "/ai-configs/prompt-snippets/{key}", true, true}},
+	{"ai_tools", tool_endpoints, N(tool_endpoints), tool_columns, N(tool_columns), 50,
+	{P "/ai-tools", P "/ai-tools/{key}", true, true}},
+	{"ai_agent_graphs", graph_endpoints, N(graph_endpoints),
+		graph_columns, N(graph_columns), 20,
+	{P "/agent-graphs", P "/agent-graphs/{key}", true, true}, BETA},
 };
 
 /* path keys: placeholder names, and how to enumerate an unbound one */
@@ -449,4 +519,79 @@ ld_build_path(const LdEndpoint *ep, const char *project,
 		p = close + 1;
 	}
 	return buf.data;
+}
+
+/*
+ * template_matches
+ *		Whether a request path (its query aside) is an instance of an
+ *		endpoint template: literal segments equal, each {placeholder} one
+ *		non-empty segment.  Values are escaped, so they hold no '/'.
+ */
+static bool
+template_matches(const char *tmpl, const char *path)
+{
+	while (*tmpl && *path && *path != '?')
+	{
+		if (*tmpl == '{')
+		{
+			const char *close = strchr(tmpl, '}');
+
+			if (close == NULL || *path == '/')
+				return false;
+			tmpl = close + 1;
+			while (*path && *path != '/' && *path != '?')
+				path++;
+			continue;
+		}
+		if (*tmpl++ != *path++)
+			return false;
+	}
+	return *tmpl == '\0' && (*path == '\0' || *path == '?');
+}
+
+/*
+ * ld_path_header
+ *		The header a request to path needs because its resource says so
+ *		(agent graphs: LD-API-Version: beta on every call), or NULL.  Asked
+ *		for every request, so reads, prefetches, enumerations and writes
+ *		alike carry it.
+ */
+const char *
+ld_path_header(const char *path)
+{
+	int			i,
+				e;
+
+	for (i = 0; i < N(resources); i++)
+	{
+		const LdResource *res = &resources[i];
+
+		if (res->header == NULL)
+			continue;
+		for (e = 0; e < res->nendpoints; e++)
+			if (template_matches(res->endpoints[e].path, path))
+				return res->header;
+		if ((res->writes.create && template_matches(res->writes.create, path)) ||
+			(res->writes.item && template_matches(res->writes.item, path)))
+			return res->header;
+	}
+	return NULL;
+}
+
+/*
+ * ld_item_endpoint
+ *		The endpoint that returns one item by its own key (for columns only
+ *		the item has), or NULL.
+ */
+const LdEndpoint *
+ld_item_endpoint(const LdResource *res)
+{
+	int			e;
+
+	for (e = 0; e < res->nendpoints; e++)
+		if (res->endpoints[e].shape == LD_SHAPE_ITEM &&
+			res->endpoints[e].binds == LD_KEY_BIT(LDK_ITEM) &&
+			res->endpoints[e].embedded == NULL)
+			return &res->endpoints[e];
+	return NULL;
 }

@@ -70,6 +70,9 @@ typedef enum LdShape
 #define LDC_INSERT		0x0004	/* accepted in a POST body */
 #define LDC_REQUIRED	0x0008	/* required in a POST body */
 #define LDC_UPDATE		0x0010	/* accepted in a PATCH body */
+#define LDC_ITEM_ONLY	0x0020	/* only the item endpoint returns it: a list
+								 * row that needs it is read with one GET of
+								 * its item */
 
 typedef struct LdColumn
 {
@@ -79,6 +82,8 @@ typedef struct LdColumn
 	LdKey		key;			/* path key this column carries, if any */
 	uint16		flags;			/* LDC_* */
 	const char *write_field;	/* field name in request bodies, if different */
+	const char *with;			/* a column the API wants in the same body
+								 * whenever this one is sent, or NULL */
 } LdColumn;
 
 typedef struct LdEndpoint
@@ -109,6 +114,7 @@ typedef struct LdResource
 	int			ncolumns;
 	double		rows_per_series;	/* planner's row guess per request series */
 	LdWrites	writes;
+	const char *header;			/* a header every request needs, or NULL */
 } LdResource;
 
 #define LD_KEY_BIT(k) (1u << (k))
@@ -131,6 +137,8 @@ extern void ld_check_key_value(const char *name, const char *value);
 extern char *ld_escape_segment(const char *value);
 extern char *ld_build_path(const LdEndpoint *ep, const char *project,
 						   const char *const *keyvals, bool escape);
+extern const char *ld_path_header(const char *path);
+extern const LdEndpoint *ld_item_endpoint(const LdResource *res);
 
 /* ----------------------------------------------------------------
  * Options (option.c)
@@ -390,6 +398,8 @@ typedef struct LdModifyState
 	AttrNumber	key_junk[LDK_COUNT];	/* identity junk columns, 0 = none */
 	Oid			key_type[LDK_COUNT];
 	AttrNumber	wholerow_junk;	/* DELETE RETURNING: the row as read */
+	AttrNumber *with_junk;		/* UPDATE: per attrs[] entry, the junk column
+								 * of the value a partner column sends along */
 	char		new_run_id[37]; /* INSERT: run_id for rows that give none */
 	int64		rows;			/* rows handed to us before this one */
 	int64		sent;			/* rows whose request succeeded */
@@ -435,6 +445,7 @@ extern int	ldIsForeignRelUpdatable(Relation rel);
 extern List *ld_update_targets(PlannerInfo *root, Index resultRelation,
 							   Oid relid, const LdResource *res);
 extern const char *ld_body_field(const LdResource *res, const LdAttr *a);
+extern bool ld_targets_complete(Oid relid, const LdResource *res, List *targets);
 extern void ld_row_error_callback(void *arg);
 extern MemoryContext ld_begin_rows(LdModifyState *s, ErrorContextCallback *errcb,
 								   LdRowContext *rc);

@@ -138,9 +138,22 @@ typedef struct LdScanState
 	LdPager		child;
 	cJSON	   *item;			/* next item of the page, NULL at its end */
 	cJSON	   *row;			/* next embedded row of item */
+
+	/* columns only the item endpoint has: one GET per list item */
+	const LdEndpoint *item_ep;	/* that endpoint, NULL when not needed */
+	MemoryContext item_cxt;		/* the current item's answer */
+	int			nitems_q;		/* item GETs in flight, in list order */
+	cJSON	   *item_next;		/* next list item to start a GET for */
+	bool		item_serial;	/* rate limited: one at a time */
+	struct
+	{
+		LdhTransfer *t;
+		char	   *path;
+	}			item_q[LD_MAX_PREFETCH];
 } LdScanState;
 
 static void cancel_prefetch(LdScanState *s, LdPager *pg);
+static void cancel_item_fetch(LdScanState *s);
 static void reset_execution(LdScanState *s);
 static void start_iteration(LdScanState *s);
 
@@ -164,6 +177,29 @@ count_user(ForeignScanState *node)
 
 	return exec_rt_fetch(rti, node->ss.ps.state)->checkAsUser;
 #endif
+}
+
+/*
+ * needs_item
+ *		Whether the scan reads a list endpoint but wants a column that only
+ *		the item endpoint returns (an agent graph's edges): then each list
+ *		item is read again through its item GET.
+ */
+static bool
+needs_item(LdScanState *s)
+{
+	int			i;
+
+	if (s->ep->shape == LD_SHAPE_ITEM || s->ep->embedded != NULL)
+		return false;
+	for (i = 0; i < s->nattrs; i++)
+	{
+		const LdColumn *col = ld_find_column(s->res, s->attrs[i].name);
+
+		if (col && (col->flags & LDC_ITEM_ONLY) && s->attrs[i].source == LDS_FIELD)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -211,6 +247,7 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 		s->conn = ld_connection_for(RelationGetRelid(rel), ld_scan_user(node), &s->opts);
 		s->attrs = ld_build_attrs(rel, s->res, (List *) list_nth(priv, LdPrivRetrieved),
 								  &s->nattrs);
+		s->item_ep = needs_item(s) ? ld_item_endpoint(s->res) : NULL;
 	}
 	nkeys = list_length(s->key_kinds);
 	s->key_states = ExecInitExprList(list_truncate(list_copy(exprs), nkeys),
@@ -224,6 +261,7 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->parent_cxt = new_context(estate, "ldai_fdw parents");
 	s->run_cxt = new_context(estate, "ldai_fdw keys");
 	s->tuple_cxt = new_context(estate, "ldai_fdw row");
+	s->item_cxt = new_context(estate, "ldai_fdw item");
 	s->estate = estate;
 	/* a count is one row, computed again at a rescan */
 	s->keep = !s->count_only && (s->read_all || (eflags & EXEC_FLAG_REWIND) != 0);
@@ -369,6 +407,7 @@ prefetch_cleanup(void *arg)
 	LdScanState *s = (LdScanState *) arg;
 
 	cancel_prefetch(s, &s->child);
+	cancel_item_fetch(s);
 }
 
 /*
@@ -869,6 +908,123 @@ consume_item(LdScanState *s, LdPager *pg)
 }
 
 /*
+ * cancel_item_fetch
+ *		Drop the item GETs in flight (early stop, rescan, error).
+ */
+static void
+cancel_item_fetch(LdScanState *s)
+{
+	int			i;
+
+	for (i = 0; i < s->nitems_q; i++)
+		ld_async_cancel(s->conn, s->item_q[i].t);
+	s->nitems_q = 0;
+	s->item_next = NULL;
+}
+
+/*
+ * item_path
+ *		The item GET of a list item (run_cxt), or NULL when its key cannot
+ *		be a path segment.
+ */
+static char *
+item_path(LdScanState *s, const cJSON *it)
+{
+	const char *keys[LDK_COUNT];
+	const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "key"));
+	MemoryContext old;
+	char	   *path;
+
+	if (!ld_key_value_ok(k))
+		return NULL;
+	memcpy(keys, s->cur, sizeof(keys));
+	keys[LDK_ITEM] = k;
+	old = MemoryContextSwitchTo(s->run_cxt);
+	path = ld_build_path(s->item_ep, s->opts.project_key, keys, true);
+	MemoryContextSwitchTo(old);
+	return path;
+}
+
+/*
+ * start_item_fetches
+ *		Keep up to max_concurrency item GETs in flight, for the list items
+ *		from it on (in list order).
+ */
+static void
+start_item_fetches(LdScanState *s, cJSON *it)
+{
+	int			window = Min(s->opts.max_concurrency, LD_MAX_PREFETCH);
+
+	if (s->nitems_q == 0)
+		s->item_next = it;
+	if (s->use_cache || s->item_serial)
+		return;
+	while (s->nitems_q < window && s->item_next != NULL)
+	{
+		char	   *path = item_path(s, s->item_next);
+		LdhTransfer *t;
+
+		if (path == NULL)
+			break;
+		t = ld_async_start(s->conn, "GET", path, NULL, NULL);
+		if (t == NULL)
+			break;
+		s->item_q[s->nitems_q].t = t;
+		s->item_q[s->nitems_q].path = path;
+		s->nitems_q++;
+		s->item_next = s->item_next->next;
+	}
+}
+
+/*
+ * item_of
+ *		The whole item of list item it, from its item GET (started ahead,
+ *		or sent now); NULL when the item is gone (404) since the list.
+ */
+static cJSON *
+item_of(LdScanState *s, cJSON *it)
+{
+	LdResult	res;
+	char	   *path;
+	cJSON	   *item;
+	MemoryContext old;
+
+	start_item_fetches(s, it);
+	MemoryContextReset(s->item_cxt);
+	old = MemoryContextSwitchTo(s->item_cxt);
+	if (s->nitems_q > 0)
+	{
+		LdhTransfer *t = s->item_q[0].t;
+
+		path = s->item_q[0].path;
+		s->nitems_q--;
+		memmove(&s->item_q[0], &s->item_q[1], s->nitems_q * sizeof(s->item_q[0]));
+		if (ld_async_finish(s->conn, t, "GET", path, NULL, NULL, &s->stats, &res))
+		{
+			/* rate limited: the rest one at a time */
+			cancel_item_fetch(s);
+			s->item_serial = true;
+		}
+	}
+	else
+	{
+		if ((path = item_path(s, it)) == NULL)
+			return (MemoryContextSwitchTo(old), it);
+		scan_get(s, path, &res);
+	}
+	if (res.status == 404)
+		return (MemoryContextSwitchTo(old), NULL);
+	if (res.status < 200 || res.status > 299)
+		ld_report_http_error("GET", path, &res);
+	ld_check_json("GET", path, &res);
+	item = ld_json_parse(s->item_cxt, res.body, res.body_len);
+	if (!cJSON_IsObject(item))
+		bad_response(path, "expected a JSON object");
+	MemoryContextSwitchTo(old);
+	return item;
+}
+
+/*
  * next_row
  *		The next JSON row of the scan (an item, or an embedded element of
  *		one), fetching pages and starting series as needed; NULL at the end.
@@ -899,6 +1055,8 @@ next_row(LdScanState *s, cJSON **parent)
 			{
 				s->item = it->next;
 				*parent = NULL;
+				if (s->item_ep != NULL && (it = item_of(s, it)) == NULL)
+					continue;	/* gone since the list was read */
 				return it;
 			}
 			s->row = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, s->ep->embedded), 0);
