@@ -2,7 +2,7 @@
  *
  * catalog.c
  *		  The resource catalog: the only place that knows LaunchDarkly's
- *		  paths and JSON fields.
+ *		  paths, JSON fields and keys.
  *
  * Each resource is one declarative entry: its endpoints (most specific
  * first, with the path keys each needs from WHERE conditions) and its
@@ -10,11 +10,50 @@
  * conversion, IMPORT FOREIGN SCHEMA and writes all read this table; adding
  * an endpoint is adding a row.
  *
+ * The key table (key_defs[], one LdKeyDef per LdKey) says what the values
+ * a request is built from are:
+ *
+ *	name		the placeholder in path templates ({config_key}) and the
+ *				name of the column that carries the key
+ *	noun		what a value names, for messages ("AI Config")
+ *	list		the list endpoint whose items enumerate the key's values
+ *				when nothing fixes it (a scan of an endpoint with this key
+ *				unbound reads that list, then one series per value);
+ *				list_field is the items' field with the value ("key" if NULL)
+ *	option		the table option that fixes the key (validated like a key,
+ *				refused on a table whose resource has no such column)
+ *	render		how a value is written: its text, or a timestamp as epoch
+ *				milliseconds
+ *	query		set: the key is a query parameter of that name, not a path
+ *				segment; an endpoint lists such keys in its "query" mask and
+ *				ld_build_path appends them (?name=value&...), before the
+ *				paging parameters (which then follow with '&')
+ *
+ * Scanning, planning, EXPLAIN and direct modify never name a key: they loop
+ * over this table.
+ *
+ * How to add a resource:
+ *	1. its endpoints: path templates with {project} and key placeholders,
+ *	   most specific first; "binds" = the keys WHERE must give for it; the
+ *	   shape (paged list, unpaged list, one item); for rows embedded in an
+ *	   item, the array's field and the key the item provides; the "query"
+ *	   mask for keys sent as query parameters;
+ *	2. its columns: a key column carries its LdKey (LDC_PATH when the value
+ *	   comes from the request rather than the item), attrs is LDC_WHOLE;
+ *	3. a row in resources[] with the write paths, if any;
+ *	4. a new key (a new parent, say {snippet_key}): a value in LdKey
+ *	   (ldai_fdw.h) and its row in key_defs[]; give it a "list" if an
+ *	   unbound value is to be enumerated, an "option" if a table may fix it
+ *	   (and add that option to option.c's table, which then handles it
+ *	   generically).
+ *
  *-------------------------------------------------------------------------
  */
 #include "ldai_fdw.h"
 
 #include <ctype.h>
+
+#include "catalog/pg_type.h"
 
 #define P "/api/v2/projects/{project}"
 #define W (LDC_INSERT | LDC_UPDATE)
@@ -249,17 +288,14 @@ static const LdResource resources[] = {
 	{P "/agent-graphs", P "/agent-graphs/{key}", true, true}, BETA},
 };
 
-/* path keys: placeholder names, and how to enumerate an unbound one */
-static const struct
-{
-	const char *name;
-	const char *enumerate;		/* list whose items' "key" are the values */
-}			keys[LDK_COUNT] = {
-	[LDK_OPTIMIZATION] = {"optimization_key", P "/agent-optimizations"},
-	[LDK_CONFIG] = {"config_key", NULL},
-	[LDK_ITEM] = {"key", NULL},
-	[LDK_RUN] = {"run_id", NULL},
-	[LDK_ID] = {"id", NULL},
+/* the key table: see the file header */
+static const LdKeyDef key_defs[LDK_COUNT] = {
+	[LDK_OPTIMIZATION] = {"optimization_key", "agent optimization",
+	P "/agent-optimizations", NULL, "optimization_key"},
+	[LDK_CONFIG] = {"config_key", "AI Config", P "/ai-configs", NULL, "config_key"},
+	[LDK_ITEM] = {"key", "item"},
+	[LDK_RUN] = {"run_id", "run"},
+	[LDK_ID] = {"id", "result"},
 };
 
 /*
@@ -315,7 +351,7 @@ ld_find_column(const LdResource *res, const char *name)
 const char *
 ld_key_name(LdKey key)
 {
-	return keys[key].name;
+	return key_defs[key].name;
 }
 
 /*
@@ -328,20 +364,100 @@ ld_key_by_name(const char *name)
 	int			k;
 
 	for (k = 1; k < LDK_COUNT; k++)
-		if (strcmp(keys[k].name, name) == 0)
+		if (strcmp(key_defs[k].name, name) == 0)
 			return (LdKey) k;
 	return LDK_NONE;
 }
 
 /*
- * ld_enumeration_path
- *		The list endpoint that enumerates values of an unbound path key,
- *		or NULL if the key cannot be enumerated.
+ * ld_key_def
+ *		The key table's row of a key.
+ */
+const LdKeyDef *
+ld_key_def(LdKey key)
+{
+	return &key_defs[key];
+}
+
+/*
+ * ld_key_by_option
+ *		The key a table option fixes, LDK_NONE if it fixes none.
+ */
+LdKey
+ld_key_by_option(const char *option)
+{
+	int			k;
+
+	for (k = 1; k < LDK_COUNT; k++)
+		if (key_defs[k].option && strcmp(key_defs[k].option, option) == 0)
+			return (LdKey) k;
+	return LDK_NONE;
+}
+
+/*
+ * ld_resource_keys
+ *		Bitmask of the keys a resource's columns carry (what a table option
+ *		fixing a key may apply to).
+ */
+uint32
+ld_resource_keys(const LdResource *res)
+{
+	uint32		mask = 0;
+	int			i;
+
+	for (i = 0; i < res->ncolumns; i++)
+		if (res->columns[i].key != LDK_NONE)
+			mask |= LD_KEY_BIT(res->columns[i].key);
+	return mask;
+}
+
+/*
+ * ld_enumerated_key
+ *		The key a scan of an endpoint enumerates: the first key of its
+ *		request that nothing binds (bound: conditions and options) and that
+ *		a list can enumerate; LDK_NONE if none.
+ */
+LdKey
+ld_enumerated_key(const LdEndpoint *ep, uint32 bound)
+{
+	uint32		keys = ld_endpoint_keys(ep) & ~bound;
+	int			k;
+
+	for (k = 1; k < LDK_COUNT; k++)
+		if ((keys & LD_KEY_BIT(k)) && key_defs[k].list != NULL)
+			return (LdKey) k;
+	return LDK_NONE;
+}
+
+/*
+ * ld_key_text
+ *		A key's value as the request carries it (before escaping): epoch
+ *		milliseconds for a timestamp of an LDR_EPOCH_MS key (rounded down),
+ *		else the value's text.
+ */
+char *
+ld_key_text(LdKey key, Oid typid, Datum value)
+{
+	if (key_defs[key].render == LDR_EPOCH_MS &&
+		(typid == TIMESTAMPTZOID || typid == TIMESTAMPOID))
+	{
+		int64		us = DatumGetInt64(value);
+		int64		ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
+
+		return psprintf(INT64_FORMAT, ms + INT64CONST(946684800000));
+	}
+	return ld_datum_text(typid, value);
+}
+
+/*
+ * ld_query_sep
+ *		The character that starts the next query parameter of a path:
+ *		'&' when it already has a query (paging composes with ?env=...).
  */
 const char *
-ld_enumeration_path(LdKey key)
+ld_query_sep(const char *path)
 {
-	return keys[key].enumerate;
+	return strchr(path, '?') != NULL ? "&" : "?";
 }
 
 /*
@@ -351,14 +467,14 @@ ld_enumeration_path(LdKey key)
 uint32
 ld_endpoint_keys(const LdEndpoint *ep)
 {
-	uint32		mask = 0;
+	uint32		mask = ep->query;
 	int			k;
 
 	for (k = 1; k < LDK_COUNT; k++)
 	{
 		char		ph[64];
 
-		snprintf(ph, sizeof(ph), "{%s}", keys[k].name);
+		snprintf(ph, sizeof(ph), "{%s}", key_defs[k].name);
 		if (strstr(ep->path, ph) != NULL)
 			mask |= LD_KEY_BIT(k);
 	}
@@ -468,13 +584,50 @@ ld_escape_segment(const char *value)
 }
 
 /*
+ * append_value
+ *		Append one key value to a path being built: percent-escaped when
+ *		the path is to be sent (escape), where a missing value is an ERROR
+ *		(and for a path segment, one that would leave it: "", ".", "..");
+ *		shown as {name} when missing otherwise (EXPLAIN).
+ */
+static void
+append_value(StringInfo buf, const char *name, const char *val, bool segment,
+			 bool escape)
+{
+	char	   *esc;
+
+	if (val == NULL && !escape)
+	{
+		appendStringInfo(buf, "{%s}", name);
+		return;
+	}
+	if (!escape)
+	{
+		appendStringInfoString(buf, val);
+		return;
+	}
+	/* a request must never leave the item's path: refuse, last line */
+	if (segment)
+		ld_check_key_value(name, val);
+	else if (val == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("no value for \"%s\" in a LaunchDarkly request", name)));
+	esc = ldh_escape(val);
+	appendStringInfoString(buf, esc ? esc : "");
+	ldh_free(esc);
+}
+
+/*
  * ld_build_path
  *		Expand an endpoint's template: {project} and each key placeholder
- *		by its value.  A path to be sent (escape set) has each value
- *		percent-escaped, and a missing value, or one that would leave its
- *		segment ("", "." or ".."), is an ERROR: callers that mean "no such
- *		row" check ld_key_value_ok() first.  Without escape (EXPLAIN, with
- *		values escaped by the caller) a missing value is shown as "{name}".
+ *		by its value, then the keys of its query mask as query parameters
+ *		(in LdKey order, after any query the template has).  A path to be
+ *		sent (escape set) has each value percent-escaped, and a missing
+ *		value, or one that would leave its segment ("", "." or ".."), is an
+ *		ERROR: callers that mean "no such row" check ld_key_value_ok()
+ *		first.  Without escape (EXPLAIN, with values escaped by the caller)
+ *		a missing value is shown as "{name}".
  */
 char *
 ld_build_path(const LdEndpoint *ep, const char *project,
@@ -482,14 +635,14 @@ ld_build_path(const LdEndpoint *ep, const char *project,
 {
 	StringInfoData buf;
 	const char *p = ep->path;
+	int			k;
 
 	initStringInfo(&buf);
 	while (*p)
 	{
 		const char *close;
 		char		name[64];
-		const char *val = NULL;
-		LdKey		k;
+		LdKey		key;
 
 		if (*p != '{' || (close = strchr(p, '}')) == NULL ||
 			close - p - 1 >= (int) sizeof(name))
@@ -499,24 +652,17 @@ ld_build_path(const LdEndpoint *ep, const char *project,
 		}
 		memcpy(name, p + 1, close - p - 1);
 		name[close - p - 1] = '\0';
-		k = ld_key_by_name(name);
-		val = strcmp(name, "project") == 0 ? project :
-			(k != LDK_NONE ? keyvals[k] : NULL);
-		if (val == NULL && !escape)
-			appendStringInfo(&buf, "{%s}", name);
-		else if (escape)
-		{
-			char	   *esc;
-
-			/* a request must never leave the item's path: refuse, last line */
-			ld_check_key_value(name, val);
-			esc = ldh_escape(val);
-			appendStringInfoString(&buf, esc ? esc : "");
-			ldh_free(esc);
-		}
-		else
-			appendStringInfoString(&buf, val);
+		key = ld_key_by_name(name);
+		append_value(&buf, name, strcmp(name, "project") == 0 ? project :
+					 (key != LDK_NONE ? keyvals[key] : NULL), true, escape);
 		p = close + 1;
+	}
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		if (!(ep->query & LD_KEY_BIT(k)))
+			continue;
+		appendStringInfo(&buf, "%s%s=", ld_query_sep(buf.data), key_defs[k].query);
+		append_value(&buf, key_defs[k].name, keyvals[k], false, escape);
 	}
 	return buf.data;
 }

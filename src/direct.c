@@ -64,8 +64,8 @@ typedef struct LdDirectState
 /*
  * pin_identity
  *		Whether the WHERE clause is exactly the row identity: each key
- *		once, each by "=" to a constant or parameter, nothing else (the
- *		table's optimization_key option may fix one).  A key condition is
+ *		once, each by "=" to a constant or parameter, nothing else (a
+ *		table option such as optimization_key may fix one).  A key condition is
  *		what ld_key_condition says it is, as for a scan: so a comparison
  *		under a nondeterministic collation pins nothing.
  */
@@ -76,9 +76,11 @@ pin_identity(PlannerInfo *root, RelOptInfo *baserel, const LdResource *res,
 	uint32		identity = ld_identity_keys(res);
 	uint32		pinned = 0;
 	ListCell   *lc;
+	int			k;
 
-	if (opts->optimization_key && (identity & LD_KEY_BIT(LDK_OPTIMIZATION)))
-		pinned |= LD_KEY_BIT(LDK_OPTIMIZATION);
+	for (k = 1; k < LDK_COUNT; k++)
+		if (opts->keys[k] && (identity & LD_KEY_BIT(k)))
+			pinned |= LD_KEY_BIT(k);
 	foreach(lc, baserel->baserestrictinfo)
 	{
 		Expr	   *clause = lfirst_node(RestrictInfo, lc)->clause;
@@ -145,10 +147,11 @@ ldPlanDirectModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 	List	   *kinds = NIL,
 			   *exprs = NIL,
 			   *targets = NIL;
-	LdEndpoint	item;
+	LdEndpoint	item = {0};
 	const char *keys[LDK_COUNT] = {0};
 	ListCell   *lk,
 			   *le;
+	int			k;
 
 	if ((plan->operation != CMD_UPDATE && plan->operation != CMD_DELETE) ||
 		fscan == NULL || !IsA(fscan, ForeignScan) ||
@@ -175,13 +178,15 @@ ldPlanDirectModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 	 * here: a value that cannot be sent is refused when the request is
 	 * made, not by EXPLAIN).
 	 */
-	if (opts.optimization_key)
-		keys[LDK_OPTIMIZATION] = ld_escape_segment(opts.optimization_key);
+	for (k = 1; k < LDK_COUNT; k++)
+		if (opts.keys[k])
+			keys[k] = ld_escape_segment(opts.keys[k]);
 	forboth(lk, kinds, le, exprs)
 		if (IsA(lfirst(le), Const))
 			keys[lfirst_int(lk)] =
-				ld_escape_segment(ld_datum_text(((Const *) lfirst(le))->consttype,
-												((Const *) lfirst(le))->constvalue));
+				ld_escape_segment(ld_key_text(lfirst_int(lk),
+											  ((Const *) lfirst(le))->consttype,
+											  ((Const *) lfirst(le))->constvalue));
 	item.path = res->writes.item;
 	/* every condition is part of the identity, which the request applies */
 	fscan->scan.plan.qual = NIL;
@@ -241,12 +246,12 @@ ldBeginDirectModify(ForeignScanState *node, int eflags)
  *		Evaluate a key expression to text; NULL for SQL NULL.
  */
 static char *
-eval_text(ExprState *state, ExprContext *econtext)
+eval_text(LdKey key, ExprState *state, ExprContext *econtext)
 {
 	bool		isnull;
 	Datum		d = ExecEvalExprSwitchContext(state, econtext, &isnull);
 
-	return isnull ? NULL : ld_datum_text(exprType((Node *) state->expr), d);
+	return isnull ? NULL : ld_key_text(key, exprType((Node *) state->expr), d);
 }
 
 /*
@@ -357,10 +362,10 @@ ldIterateDirectModify(ForeignScanState *node)
 	s->done = true;
 	group = ld_write_begin(&s->opts, rinfo->ri_projectReturning != NULL,
 						   RelationGetRelationName(rinfo->ri_RelationDesc));
-	keys[LDK_OPTIMIZATION] = s->opts.optimization_key;
+	memcpy(keys, s->opts.keys, sizeof(keys));
 	forboth(lk, s->key_kinds, ls, s->key_states)
 	{
-		keys[lfirst_int(lk)] = eval_text((ExprState *) lfirst(ls), econtext);
+		keys[lfirst_int(lk)] = eval_text(lfirst_int(lk), (ExprState *) lfirst(ls), econtext);
 		if (keys[lfirst_int(lk)] == NULL)
 			return ExecClearTuple(slot);	/* key = NULL: no row, no request */
 	}

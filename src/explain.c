@@ -38,13 +38,13 @@ escaped(const char *value)
  *		$n for a parameter, NULL otherwise.
  */
 static char *
-shown_value(Expr *e)
+shown_value(LdKey key, Expr *e)
 {
 	while (e && IsA(e, RelabelType))
 		e = ((RelabelType *) e)->arg;
 	if (e != NULL && IsA(e, Const) && !((Const *) e)->constisnull &&
 		!type_is_array(((Const *) e)->consttype))
-		return escaped(ld_datum_text(((Const *) e)->consttype, ((Const *) e)->constvalue));
+		return escaped(ld_key_text(key, ((Const *) e)->consttype, ((Const *) e)->constvalue));
 	if (e != NULL && IsA(e, Param))
 		return psprintf("$%d", ((Param *) e)->paramid);
 	return NULL;
@@ -56,24 +56,24 @@ shown_value(Expr *e)
  *		pushed LIMIT (capped by page_size) and OFFSET.
  */
 static char *
-limit_query(int page_size, Expr *count, Expr *offset)
+limit_query(const char *path, int page_size, Expr *count, Expr *offset)
 {
 	char	   *lim = psprintf("%d", page_size);
 	char	   *off = "0";
 	char	   *v;
 
-	if (count != NULL && (v = shown_value(count)) != NULL)
+	if (count != NULL && (v = shown_value(LDK_NONE, count)) != NULL)
 		lim = (IsA(count, Const) && atoll(v) < page_size) ? v :
 			IsA(count, Const) ? lim : v;
-	if (offset != NULL && (v = shown_value(offset)) != NULL)
+	if (offset != NULL && (v = shown_value(LDK_NONE, offset)) != NULL)
 		off = v;
-	return psprintf("?limit=%s&offset=%s", lim, off);
+	return psprintf("%slimit=%s&offset=%s", ld_query_sep(path), lim, off);
 }
 
 /*
  * ld_explain_requests
- *		The requests of a scan: the enumeration list first when the parent
- *		key is enumerated, then the endpoint.
+ *		The requests of a scan: the enumeration list first when a key of
+ *		the endpoint is enumerated, then the endpoint.
  */
 List *
 ld_explain_requests(ForeignScanState *node)
@@ -86,10 +86,11 @@ ld_explain_requests(ForeignScanState *node)
 	bool		has_limit = intVal(list_nth(priv, LdPrivHasLimit)) != 0;
 	int			nkeys = list_length(kinds);
 	const char *keys[LDK_COUNT] = {0};
-	bool		bound[LDK_COUNT] = {0};
+	uint32		bound = 0;
 	LdOptions	opts;
 	List	   *lines = NIL;
 	char	   *path;
+	LdKey		ek;
 	int			i;
 
 	Oid			count_relid = (Oid) intVal(list_nth(priv, LdPrivCountRelid));
@@ -97,16 +98,22 @@ ld_explain_requests(ForeignScanState *node)
 	/* a pushed count(*) has no scan relation: its table is in the plan */
 	ld_get_options(OidIsValid(count_relid) ? count_relid :
 				   RelationGetRelid(node->ss.ss_currentRelation), &opts);
-	keys[LDK_OPTIMIZATION] = opts.optimization_key ? escaped(opts.optimization_key) : NULL;
-	bound[LDK_OPTIMIZATION] = opts.optimization_key != NULL;
+	for (i = 1; i < LDK_COUNT; i++)
+		if (opts.keys[i] != NULL)
+		{
+			keys[i] = escaped(opts.keys[i]);
+			bound |= LD_KEY_BIT(i);
+		}
 	for (i = 0; i < nkeys; i++)
 	{
-		keys[list_nth_int(kinds, i)] = shown_value(list_nth(fsplan->fdw_exprs, i));
-		bound[list_nth_int(kinds, i)] = true;
+		LdKey		k = list_nth_int(kinds, i);
+
+		keys[k] = shown_value(k, list_nth(fsplan->fdw_exprs, i));
+		bound |= LD_KEY_BIT(k);
 	}
-	if ((ld_endpoint_keys(ep) & LD_KEY_BIT(LDK_OPTIMIZATION)) && !bound[LDK_OPTIMIZATION])
+	if ((ek = ld_enumerated_key(ep, bound)) != LDK_NONE)
 	{
-		LdEndpoint	list = {ld_enumeration_path(LDK_OPTIMIZATION), LD_SHAPE_PAGED};
+		LdEndpoint	list = {ld_key_def(ek)->list, LD_SHAPE_PAGED};
 
 		lines = lappend(lines, psprintf("GET %s?limit=%d&offset=0",
 										ld_build_path(&list, escaped(opts.project_key), keys, false),
@@ -114,10 +121,10 @@ ld_explain_requests(ForeignScanState *node)
 	}
 	path = ld_build_path(ep, escaped(opts.project_key), keys, false);
 	if (ep->shape == LD_SHAPE_PAGED && OidIsValid(count_relid))
-		path = psprintf("%s?limit=1&offset=0", path);	/* its totalCount */
+		path = psprintf("%s%slimit=1&offset=0", path, ld_query_sep(path));	/* its totalCount */
 	else if (ep->shape == LD_SHAPE_PAGED)
 		path = psprintf("%s%s", path,
-						limit_query(opts.page_size,
+						limit_query(path, opts.page_size,
 									has_limit ? list_nth(fsplan->fdw_exprs, nkeys) : NULL,
 									has_limit ? list_nth(fsplan->fdw_exprs, nkeys + 1) : NULL));
 	return lappend(lines, psprintf("GET %s", path));

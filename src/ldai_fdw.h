@@ -44,7 +44,12 @@
  * ----------------------------------------------------------------
  */
 
-/* path keys: the values an endpoint path is built from */
+/*
+ * Keys: the values a request is built from (path segments, query
+ * parameters).  What each key is -- its name, how an unbound one is
+ * enumerated, which table option fixes it, how a value is rendered, where
+ * it goes in the request -- is data: LdKeyDef rows in catalog.c.
+ */
 typedef enum LdKey
 {
 	LDK_NONE = 0,
@@ -55,6 +60,28 @@ typedef enum LdKey
 	LDK_ID,						/* {id}: a result's id */
 	LDK_COUNT
 } LdKey;
+
+/* how a key's value is written into a request */
+typedef enum LdKeyRender
+{
+	LDR_TEXT = 0,				/* the value's text */
+	LDR_EPOCH_MS				/* a timestamp as milliseconds since the epoch */
+} LdKeyRender;
+
+typedef struct LdKeyDef
+{
+	const char *name;			/* placeholder and column name */
+	const char *noun;			/* what a value names, for messages */
+	const char *list;			/* list endpoint enumerating unbound values,
+								 * NULL: not enumerable */
+	const char *list_field;		/* the list items' field holding the value
+								 * (NULL: "key") */
+	const char *option;			/* table option fixing the value, or NULL */
+	LdKeyRender render;
+	const char *query;			/* query parameter name: sent as ?query=value
+								 * rather than as a path segment; NULL: a
+								 * path segment {name} */
+} LdKeyDef;
 
 /* what an endpoint returns */
 typedef enum LdShape
@@ -93,6 +120,7 @@ typedef struct LdEndpoint
 	uint32		binds;			/* LdKey bits that must come from conditions */
 	const char *embedded;		/* rows are this array inside each item */
 	LdKey		embedded_parent;	/* the key the enclosing item provides */
+	uint32		query;			/* LdKey bits sent as query parameters */
 } LdEndpoint;
 
 /* how rows are written: POST to create, PATCH/DELETE on the item path */
@@ -125,11 +153,16 @@ extern const LdResource *ld_find_resource(const char *name);
 extern const LdResource *ld_resource_at(int i);
 extern int	ld_resource_count(void);
 extern const LdColumn *ld_find_column(const LdResource *res, const char *name);
+extern const LdKeyDef *ld_key_def(LdKey key);
 extern const char *ld_key_name(LdKey key);
 extern LdKey ld_key_by_name(const char *name);
+extern LdKey ld_key_by_option(const char *option);
+extern uint32 ld_resource_keys(const LdResource *res);
+extern LdKey ld_enumerated_key(const LdEndpoint *ep, uint32 bound);
+extern char *ld_key_text(LdKey key, Oid typid, Datum value);
+extern const char *ld_query_sep(const char *path);
 extern char *ld_default_field(const char *column);
 extern uint32 ld_endpoint_keys(const LdEndpoint *ep);
-extern const char *ld_enumeration_path(LdKey key);
 extern const LdColumn *ld_key_column(const LdResource *res, LdKey key);
 extern uint32 ld_identity_keys(const LdResource *res);
 extern bool ld_key_value_ok(const char *value);
@@ -159,7 +192,8 @@ typedef struct LdOptions
 	int			max_concurrency;
 	int			batch_size;
 	char	   *resource;
-	char	   *optimization_key;
+	const char *keys[LDK_COUNT];	/* key values fixed by table options
+									 * (optimization_key, config_key...) */
 	bool		updatable;		/* false: writes are refused */
 	bool		write_on_commit;	/* write_mode 'on_commit' */
 } LdOptions;

@@ -64,6 +64,7 @@ static const LdOptionDef option_defs[] = {
 	{"resource", ForeignTableRelationId, LDO_RESOURCE},
 	{"project_key", ForeignTableRelationId, LDO_TEXT},
 	{"optimization_key", ForeignTableRelationId, LDO_TEXT},
+	{"config_key", ForeignTableRelationId, LDO_TEXT},
 	{"field", AttributeRelationId, LDO_TEXT},
 	/* write safety (xact.c) */
 	{"updatable", ForeignServerRelationId, LDO_BOOL},
@@ -307,6 +308,58 @@ check_value(const LdOptionDef *def, DefElem *d)
 }
 
 /*
+ * check_key_option
+ *		A key option (project_key, or one the key table names) fills a path
+ *		segment: "." and ".." cannot.
+ */
+static void
+check_key_option(const LdOptionDef *def, const char *val)
+{
+	LdKey		k = ld_key_by_option(def->name);
+
+	if (strcmp(def->name, "project_key") != 0 &&
+		(k == LDK_NONE || ld_key_def(k)->query != NULL))
+		return;
+	if (!ld_key_value_ok(val))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", def->name, val),
+				 errdetail("A LaunchDarkly key cannot be \".\" or \"..\".")));
+}
+
+/*
+ * check_key_options_apply
+ *		A table option that fixes a key is refused on a table whose
+ *		resource has no such key (ALTER passes the table's whole option
+ *		list, so the resource is known whichever option changes).
+ */
+static void
+check_key_options_apply(List *options)
+{
+	const LdResource *res = NULL;
+	ListCell   *lc;
+
+	foreach(lc, options)
+		if (strcmp(((DefElem *) lfirst(lc))->defname, "resource") == 0)
+			res = ld_find_resource(defGetString((DefElem *) lfirst(lc)));
+	if (res == NULL)
+		return;
+	foreach(lc, options)
+	{
+		DefElem    *d = (DefElem *) lfirst(lc);
+		LdKey		k = ld_key_by_option(d->defname);
+
+		if (k != LDK_NONE && !(ld_resource_keys(res) & LD_KEY_BIT(k)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("option \"%s\" is not valid for resource \"%s\"",
+							d->defname, res->name),
+					 errdetail("Rows of %s have no \"%s\" key to fix.", res->name,
+							   ld_key_name(k))));
+	}
+}
+
+/*
  * ldai_fdw_validator
  *		Validate the options of a server, user mapping, foreign table or
  *		column at CREATE/ALTER time.
@@ -347,16 +400,10 @@ ldai_fdw_validator(PG_FUNCTION_ARGS)
 							 valid_names(context))));
 		ld_check_option_chars(def->name, defGetString(d), false);
 		check_value(def, d);
-		/* a key option fills a path segment: "." and ".." cannot */
-		if ((strcmp(def->name, "project_key") == 0 ||
-			 strcmp(def->name, "optimization_key") == 0) &&
-			!ld_key_value_ok(defGetString(d)))
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-					 errmsg("invalid value for option \"%s\": \"%s\"", def->name,
-							defGetString(d)),
-					 errdetail("A LaunchDarkly key cannot be \".\" or \"..\".")));
+		check_key_option(def, defGetString(d));
 	}
+	if (context == ForeignTableRelationId)
+		check_key_options_apply(options);
 	PG_RETURN_VOID();
 }
 
@@ -396,8 +443,8 @@ apply_option(LdOptions *opts, DefElem *d)
 		opts->batch_size = atoi(v);
 	else if (strcmp(n, "resource") == 0)
 		opts->resource = v;
-	else if (strcmp(n, "optimization_key") == 0)
-		opts->optimization_key = v;
+	else if (ld_key_by_option(n) != LDK_NONE)
+		opts->keys[ld_key_by_option(n)] = v;
 	else if (strcmp(n, "updatable") == 0)
 		opts->updatable = defGetBoolean(d);
 	else if (strcmp(n, "write_mode") == 0)

@@ -36,7 +36,7 @@
 #include "utils/rel.h"
 #include "utils/selfuncs.h"
 
-/* how many optimizations we guess a project has, for enumeration */
+/* how many parents (optimizations, AI Configs) we guess a project has */
 #define LD_ENUMERATED_GUESS 10.0
 
 /*
@@ -66,7 +66,7 @@ typedef struct LdRelInfo
 	const LdResource *res;
 	LdKeyPlan	base;			/* for the restriction clauses alone */
 	Bitmapset  *attrs_used;
-	double		enumerated;		/* optimizations in the project (guess or API) */
+	double		enumerated;		/* enumerated parents (guess or API) */
 	double		per_series;		/* rows per series (guess or API) */
 	Oid			relid;			/* for a pushed count(*): the foreign table */
 } LdRelInfo;
@@ -241,6 +241,22 @@ bound_mask(List *kinds)
 }
 
 /*
+ * fixed_mask
+ *		Bitmask of the keys the table's options fix.
+ */
+static uint32
+fixed_mask(const LdOptions *opts)
+{
+	uint32		m = 0;
+	int			k;
+
+	for (k = 1; k < LDK_COUNT; k++)
+		if (opts->keys[k] != NULL)
+			m |= LD_KEY_BIT(k);
+	return m;
+}
+
+/*
  * value_count
  *		How many values a key expression stands for (IN lists); an array
  *		known only at run time counts as a few.
@@ -284,7 +300,7 @@ classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 		LdKey		k = match_key_qual(root, baserel, fi, ri->clause, &value);
 
 		if (k == LDK_NONE || (bound_mask(kinds) & LD_KEY_BIT(k)) ||
-			(k == LDK_OPTIMIZATION && fi->opts.optimization_key != NULL))
+			fi->opts.keys[k] != NULL)
 		{
 			kp->local_conds = lappend(kp->local_conds, ri);
 			continue;
@@ -294,9 +310,10 @@ classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 		cand = lappend(cand, ri);
 	}
 
-	/* the first endpoint whose required keys are all bound */
+	/* the first endpoint whose required keys are all bound (or fixed) */
 	for (i = 0; i < fi->res->nendpoints; i++)
-		if ((fi->res->endpoints[i].binds & ~bound_mask(kinds)) == 0)
+		if ((fi->res->endpoints[i].binds &
+			 ~(bound_mask(kinds) | fixed_mask(&fi->opts))) == 0)
 			break;
 	if (i >= fi->res->nendpoints)
 		return false;
@@ -363,7 +380,6 @@ static void
 estimate_series(LdRelInfo *fi, LdKeyPlan *kp)
 {
 	const LdEndpoint *ep = &fi->res->endpoints[kp->endpoint];
-	uint32		keys = ld_endpoint_keys(ep);
 	bool		multi = false;
 	ListCell   *lk,
 			   *le;
@@ -377,9 +393,8 @@ estimate_series(LdRelInfo *fi, LdKeyPlan *kp)
 		kp->series *= Max(n, 1);
 		multi |= type_is_array(exprType((Node *) lfirst(le)));
 	}
-	kp->enumerate = (keys & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
-		!(bound_mask(kp->key_kinds) & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
-		fi->opts.optimization_key == NULL;
+	kp->enumerate = ld_enumerated_key(ep, bound_mask(kp->key_kinds) |
+									  fixed_mask(&fi->opts)) != LDK_NONE;
 	if (kp->enumerate)
 		kp->series *= fi->enumerated;
 	kp->single_series = !multi && !kp->enumerate && ep->shape == LD_SHAPE_PAGED &&
@@ -406,8 +421,8 @@ remote_total(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
 	LdConn	   *conn = ld_connection_for(rte->relid, baserel->userid, &fi->opts);
 	LdEndpoint	ep = {tmpl};
-	char	   *path = psprintf("%s?limit=1&offset=0",
-								ld_build_path(&ep, fi->opts.project_key, keys, true));
+	char	   *base = ld_build_path(&ep, fi->opts.project_key, keys, true);
+	char	   *path = psprintf("%s%slimit=1&offset=0", base, ld_query_sep(base));
 	LdStats		stats = {0};
 	LdResult	res;
 	LdpPage		page;
@@ -438,10 +453,13 @@ remote_estimates(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi)
 			   *le;
 	double		t;
 
-	keys[LDK_OPTIMIZATION] = fi->opts.optimization_key;
+	memcpy(keys, fi->opts.keys, sizeof(keys));
 	if (fi->base.enumerate)
 	{
-		t = remote_total(root, baserel, fi, ld_enumeration_path(LDK_OPTIMIZATION), keys);
+		LdKey		k = ld_enumerated_key(ep, bound_mask(fi->base.key_kinds) |
+									  fixed_mask(&fi->opts));
+
+		t = remote_total(root, baserel, fi, ld_key_def(k)->list, keys);
 		if (t >= 0)
 			fi->enumerated = t;
 		return;
@@ -454,7 +472,7 @@ remote_estimates(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi)
 
 		if (!IsA(c, Const))
 			return;
-		keys[lfirst_int(lk)] = ld_datum_text(c->consttype, c->constvalue);
+		keys[lfirst_int(lk)] = ld_key_text(lfirst_int(lk), c->consttype, c->constvalue);
 		if (!ld_key_value_ok(keys[lfirst_int(lk)]))
 			return;				/* no such row: the scan sends nothing */
 	}
@@ -652,45 +670,55 @@ is_count_star(Expr *e)
 
 /*
  * is_series_key
- *		Whether an expression is the optimization_key column of the
- *		relation, taken from the request path of its endpoint: its value
- *		is the series' key.
+ *		Whether an expression is a key column of the relation whose value
+ *		its endpoint's rows take from the request: its value is the
+ *		series' key.
  */
 static bool
 is_series_key(PlannerInfo *root, RelOptInfo *rel, LdRelInfo *fi, Expr *e)
 {
 	const LdEndpoint *ep = &fi->res->endpoints[fi->base.endpoint];
+	uint32		keys = ld_endpoint_keys(ep);
+	LdKey		k;
 
-	return IsA(e, Var) &&
-		(ld_endpoint_keys(ep) & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
-		from_path(fi->res, ep, LDK_OPTIMIZATION) &&
-		key_of_var(root, rel, fi->res, LD_KEY_BIT(LDK_OPTIMIZATION), e) == LDK_OPTIMIZATION;
+	if (!IsA(e, Var))
+		return false;
+	k = key_of_var(root, rel, fi->res, keys, e);
+	return k != LDK_NONE && from_path(fi->res, ep, k);
 }
 
 /*
  * groups_by_series
- *		GROUP BY optimization_key where each series is one optimization
- *		(no other key with several values): each group is one series.
+ *		GROUP BY key columns that pick the series: every key with several
+ *		values (an IN list, or enumerated) is grouped, so that each group
+ *		is one series.
  */
 static bool
 groups_by_series(PlannerInfo *root, RelOptInfo *rel, LdRelInfo *fi)
 {
+	const LdEndpoint *ep = &fi->res->endpoints[fi->base.endpoint];
+	uint32		grouped = 0;
+	uint32		multi = 0;
+	LdKey		ek;
 	ListCell   *lc,
 			   *lk;
 
 	foreach(lc, root->parse->groupClause)
 	{
 		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+		Expr	   *e = (Expr *) get_sortgroupclause_expr(sgc, root->parse->targetList);
 
-		if (!is_series_key(root, rel, fi,
-						   (Expr *) get_sortgroupclause_expr(sgc, root->parse->targetList)))
+		if (!is_series_key(root, rel, fi, e))
 			return false;
+		grouped |= LD_KEY_BIT(key_of_var(root, rel, fi->res, ld_endpoint_keys(ep), e));
 	}
 	forboth(lc, fi->base.key_exprs, lk, fi->base.key_kinds)
-		if (lfirst_int(lk) != LDK_OPTIMIZATION &&
-			type_is_array(exprType((Node *) lfirst(lc))))
-			return false;
-	return true;
+		if (type_is_array(exprType((Node *) lfirst(lc))))
+			multi |= LD_KEY_BIT(lfirst_int(lk));
+	ek = ld_enumerated_key(ep, bound_mask(fi->base.key_kinds) | fixed_mask(&fi->opts));
+	if (ek != LDK_NONE)
+		multi |= LD_KEY_BIT(ek);
+	return (multi & ~grouped) == 0;
 }
 
 /*

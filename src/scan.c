@@ -6,9 +6,10 @@
  *
  * A scan reads one or more "series": one endpoint with all its path keys
  * filled in, read page by page.  Key values come from conditions (a value
- * or an IN list), from the table's optimization_key option, or -- for a
- * parent key nothing fixes -- from enumerating the parent list (every
- * optimization of the project).  Pages are fetched on demand: the next
+ * or an IN list), from a table option that fixes the key (optimization_key,
+ * config_key), or -- for a parent key nothing fixes -- from enumerating the
+ * key's list (every optimization, or AI Config, of the project).  Which key
+ * is which is the catalog's key table: nothing here names one.  Pages are fetched on demand: the next
  * ones are asked for once the executor has used half of the current page
  * (the window growing by one page each time, up to max_concurrency), so a
  * scan that stops early stops fetching.
@@ -102,6 +103,7 @@ typedef struct LdScanState
 	bool		count_only;		/* a pushed count(*): one row, the count */
 	bool		count_done;		/* ... returned */
 	bool		count_grouped;	/* ... one row per series (GROUP BY its key) */
+	Oid			count_relid;	/* ... of this foreign table */
 	bool		keep;			/* keep the rows (read_all, or rewinds) */
 	EState	   *estate;			/* the query (its response cache) */
 	LdStats		stats;
@@ -118,9 +120,9 @@ typedef struct LdScanState
 	/* one execution (reset by ReScan) */
 	List	   *values[LDK_COUNT];	/* key values (char *), NIL = unbound */
 	int			idx[LDK_COUNT]; /* current position in values[] */
-	bool		enumerate;		/* the optimization key is enumerated */
-	bool		opt_from_option;	/* ... or is the table's option */
-	bool		parent_ok;		/* that optimization was seen to exist */
+	LdKey		enumerated;		/* the key enumerated from its list, or none */
+	bool		fixed[LDK_COUNT];	/* the value is the table option's */
+	bool		parent_ok;		/* the options' parents were seen to exist */
 	LdPager		parent;			/* pager over the enumeration list */
 	List	   *parent_keys;	/* enumerated keys of the current page */
 	bool		initialized;	/* start_execution() has run */
@@ -133,8 +135,8 @@ typedef struct LdScanState
 	/* current series and page */
 	const char *cur[LDK_COUNT];
 	LdNotFound	not_found;
-	bool		check_parent;	/* on a 404, ask whether the option's
-								 * optimization exists */
+	bool		check_parent;	/* on a 404, ask whether the options'
+								 * parents exist */
 	LdPager		child;
 	cJSON	   *item;			/* next item of the page, NULL at its end */
 	cJSON	   *row;			/* next embedded row of item */
@@ -233,9 +235,9 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	if (s->count_only)
 	{
 		Oid			relid = (Oid) intVal(list_nth(priv, LdPrivCountRelid));
-
 		ListCell   *lc;
 
+		s->count_relid = relid;
 		ld_get_options(relid, &s->opts);
 		s->conn = ld_connection_for(relid, count_user(node), &s->opts);
 		foreach(lc, fsplan->fdw_scan_tlist)
@@ -329,7 +331,7 @@ distinct_texts(LdListed *vals, int n)
  *		("", "." or "..": see ld_key_value_ok).
  */
 static List *
-value_texts(Datum d, bool isnull, Oid type)
+value_texts(LdKey key, Datum d, bool isnull, Oid type)
 {
 	Oid			elemtype = get_element_type(type);
 	ArrayType  *arr;
@@ -347,7 +349,7 @@ value_texts(Datum d, bool isnull, Oid type)
 		return NIL;
 	if (!OidIsValid(elemtype))
 	{
-		char	   *v = ld_datum_text(type, d);
+		char	   *v = ld_key_text(key, type, d);
 
 		return ld_key_value_ok(v) ? list_make1(makeString(v)) : NIL;
 	}
@@ -361,7 +363,7 @@ value_texts(Datum d, bool isnull, Oid type)
 
 		if (nulls[i])
 			continue;
-		v = ld_datum_text(elemtype, elems[i]);
+		v = ld_key_text(key, elemtype, elems[i]);
 		if (!ld_key_value_ok(v))
 			continue;
 		vals[nvals].text = v;
@@ -446,7 +448,8 @@ start_execution(ForeignScanState *node)
 		bool		isnull;
 		Datum		d = ExecEvalExprSwitchContext(es, econtext, &isnull);
 
-		s->values[lfirst_int(lk)] = value_texts(d, isnull, exprType((Node *) es->expr));
+		s->values[lfirst_int(lk)] = value_texts(lfirst_int(lk), d, isnull,
+												exprType((Node *) es->expr));
 		if (s->values[lfirst_int(lk)] == NIL)	/* key = NULL matches nothing */
 			s->no_rows = true;
 	}
@@ -485,25 +488,30 @@ reset_execution(LdScanState *s)
 
 /*
  * start_iteration
- *		With the key values known: the table's optimization_key, or an
- *		enumeration of the parents when nothing fixes them.
+ *		With the key values known: the keys the table's options fix, and
+ *		the enumeration of the one key nothing fixes, when its list can.
  */
 static void
 start_iteration(LdScanState *s)
 {
-	uint32		keys = ld_endpoint_keys(s->ep);
+	uint32		bound = 0;
 	MemoryContext old = MemoryContextSwitchTo(s->run_cxt);
+	int			k;
 
-	s->opt_from_option = s->values[LDK_OPTIMIZATION] == NIL && s->opts.optimization_key;
 	s->parent_ok = false;
-	if (s->opt_from_option)
-		s->values[LDK_OPTIMIZATION] = list_make1(makeString(s->opts.optimization_key));
-	s->enumerate = (keys & LD_KEY_BIT(LDK_OPTIMIZATION)) &&
-		s->values[LDK_OPTIMIZATION] == NIL;
-	MemoryContextSwitchTo(old);
-	if (s->enumerate)
+	for (k = 1; k < LDK_COUNT; k++)
 	{
-		LdEndpoint	list = {ld_enumeration_path(LDK_OPTIMIZATION), LD_SHAPE_PAGED};
+		s->fixed[k] = s->values[k] == NIL && s->opts.keys[k] != NULL;
+		if (s->fixed[k])
+			s->values[k] = list_make1(makeString(pstrdup(s->opts.keys[k])));
+		if (s->values[k] != NIL)
+			bound |= LD_KEY_BIT(k);
+	}
+	s->enumerated = ld_enumerated_key(s->ep, bound);
+	MemoryContextSwitchTo(old);
+	if (s->enumerated != LDK_NONE)
+	{
+		LdEndpoint	list = {ld_key_def(s->enumerated)->list, LD_SHAPE_PAGED};
 
 		s->parent.path = MemoryContextStrdup(s->run_cxt,
 											 ld_build_path(&list, s->opts.project_key, s->cur, true));
@@ -521,20 +529,26 @@ start_iteration(LdScanState *s)
 
 /*
  * not_found
- *		ERROR for a 404 on something the options fix (the project, or the
- *		table's optimization_key), naming it.
+ *		ERROR for a 404 on something the options fix (a key a table option
+ *		fixes, else the project), naming it.
  */
 static void
 not_found(LdScanState *s, const char *path)
 {
-	if (s->opts.optimization_key && s->cur[LDK_OPTIMIZATION] &&
-		strcmp(s->cur[LDK_OPTIMIZATION], s->opts.optimization_key) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
-				 errmsg("LaunchDarkly agent optimization \"%s\" not found in project \"%s\"",
-						s->opts.optimization_key, s->opts.project_key),
-				 errhint("Check the optimization_key option of the foreign table."),
-				 errcontext("LaunchDarkly request: GET %s", path)));
+	int			k;
+
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		const LdKeyDef *def = ld_key_def((LdKey) k);
+
+		if (s->opts.keys[k] && s->cur[k] && strcmp(s->cur[k], s->opts.keys[k]) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
+					 errmsg("LaunchDarkly %s \"%s\" not found in project \"%s\"",
+							def->noun, s->opts.keys[k], s->opts.project_key),
+					 errhint("Check the %s option of the foreign table.", def->option),
+					 errcontext("LaunchDarkly request: GET %s", path)));
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_TABLE_NOT_FOUND),
 			 errmsg("LaunchDarkly project \"%s\" not found", s->opts.project_key),
@@ -559,28 +573,36 @@ scan_get(LdScanState *s, const char *path, LdResult *res)
 /*
  * check_parent
  *		After a 404 on a series whose path has both a key from WHERE and
- *		the table's optimization_key: a 404 cannot say which one is
- *		missing, so ask for the optimization itself.  Missing is an error
- *		naming the option (as without the condition); there means the key
- *		from WHERE has no row.
+ *		keys the table's options fix: a 404 cannot say which one is
+ *		missing, so ask for each fixed parent itself (its list's item).
+ *		Missing is an error naming the option (as without the condition);
+ *		there means the key from WHERE has no row.
  */
 static void
 check_parent(LdScanState *s)
 {
-	LdEndpoint	ep = {0};
-	char	   *path;
-	LdResult	res;
+	int			k;
 
 	if (s->parent_ok)			/* asked once per execution */
 		return;
-	ep.path = psprintf("%s/{optimization_key}", ld_enumeration_path(LDK_OPTIMIZATION));
-	ep.shape = LD_SHAPE_ITEM;
-	path = ld_build_path(&ep, s->opts.project_key, s->cur, true);
-	scan_get(s, path, &res);
-	if (res.status == 404)
-		not_found(s, path);
-	if (res.status < 200 || res.status > 299)
-		ld_report_http_error("GET", path, &res);
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		const LdKeyDef *def = ld_key_def((LdKey) k);
+		LdEndpoint	ep = {0};
+		char	   *path;
+		LdResult	res;
+
+		if (!s->fixed[k] || def->list == NULL || def->query != NULL)
+			continue;
+		ep.path = psprintf("%s/{%s}", def->list, def->name);
+		ep.shape = LD_SHAPE_ITEM;
+		path = ld_build_path(&ep, s->opts.project_key, s->cur, true);
+		scan_get(s, path, &res);
+		if (res.status == 404)
+			not_found(s, path);
+		if (res.status < 200 || res.status > 299)
+			ld_report_http_error("GET", path, &res);
+	}
 	s->parent_ok = true;
 }
 
@@ -679,7 +701,8 @@ schedule_prefetch(LdScanState *s, LdPager *pg)
 			break;
 		if (rest > 0)
 			limit = Min(limit, rest);
-		path = MemoryContextStrdup(pg->cxt, psprintf("%s?limit=%lld&offset=%lld", pg->path,
+		path = MemoryContextStrdup(pg->cxt, psprintf("%s%slimit=%lld&offset=%lld", pg->path,
+													 ld_query_sep(pg->path),
 													 (long long) limit, (long long) pg->planned));
 		t = ld_async_start(s->conn, "GET", path, NULL, NULL);
 		if (t == NULL)
@@ -746,7 +769,8 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 		limit = Min(limit, pg->remaining);
 	MemoryContextReset(cxt);
 	old = MemoryContextSwitchTo(cxt);
-	path = pg->paged ? psprintf("%s?limit=%lld&offset=%lld", pg->path,
+	path = pg->paged ? psprintf("%s%slimit=%lld&offset=%lld", pg->path,
+								ld_query_sep(pg->path),
 								(long long) limit, (long long) pg->offset) : pg->path;
 	get_page(s, pg, path, &res);
 	if (res.status == 404 && nf == LD_404_EMPTY)
@@ -783,14 +807,18 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 
 /*
  * next_parent
- *		Move to the next enumerated parent key, fetching the next page of
- *		the parent list when needed.  Returns false when all are read.
+ *		Move to the next enumerated value of the enumerated key, fetching
+ *		the next page of its list when needed.  Returns false when all are
+ *		read.
  */
 static bool
 next_parent(LdScanState *s)
 {
+	const LdKeyDef *def = ld_key_def(s->enumerated);
+	const char *field = def->list_field ? def->list_field : "key";
+
 	while (s->parent_keys == NIL ||
-		   ++s->idx[LDK_OPTIMIZATION] >= list_length(s->parent_keys))
+		   ++s->idx[s->enumerated] >= list_length(s->parent_keys))
 	{
 		cJSON	   *it = fetch_page(s, &s->parent, LD_SHAPE_PAGED, s->parent_cxt,
 									LD_404_ERROR);
@@ -799,14 +827,14 @@ next_parent(LdScanState *s)
 		s->parent_keys = NIL;
 		for (; it != NULL; it = it->next)
 		{
-			const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "key"));
+			const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, field));
 
 			/* a key that cannot be a path segment has no rows to read */
 			if (ld_key_value_ok(k))
 				s->parent_keys = lappend(s->parent_keys, makeString(pstrdup(k)));
 		}
 		MemoryContextSwitchTo(old);
-		s->idx[LDK_OPTIMIZATION] = -1;
+		s->idx[s->enumerated] = -1;
 		if (s->parent_keys == NIL && s->parent.done)
 			return false;
 	}
@@ -816,7 +844,8 @@ next_parent(LdScanState *s)
 /*
  * next_combination
  *		Step to the next combination of key values, like an odometer whose
- *		outermost digit is the optimization key.  Returns false at the end.
+ *		outermost digit is the enumerated key, then the keys in LdKey
+ *		order (the last one turning fastest).  Returns false at the end.
  */
 static bool
 next_combination(LdScanState *s)
@@ -829,20 +858,17 @@ next_combination(LdScanState *s)
 		memset(s->idx, 0, sizeof(s->idx));
 		if (s->no_rows)
 			return false;
-		return s->enumerate ? next_parent(s) : true;
+		return s->enumerated != LDK_NONE ? next_parent(s) : true;
 	}
-	for (k = LDK_COUNT - 1; k > LDK_OPTIMIZATION; k--)
+	for (k = LDK_COUNT - 1; k > 0; k--)
 	{
-		if (s->values[k] == NIL)
+		if (s->values[k] == NIL || k == (int) s->enumerated)
 			continue;
 		if (++s->idx[k] < list_length(s->values[k]))
 			return true;
 		s->idx[k] = 0;
 	}
-	if (s->enumerate)
-		return next_parent(s);
-	return s->values[LDK_OPTIMIZATION] != NIL &&
-		++s->idx[LDK_OPTIMIZATION] < list_length(s->values[LDK_OPTIMIZATION]);
+	return s->enumerated != LDK_NONE && next_parent(s);
 }
 
 /*
@@ -854,6 +880,7 @@ static bool
 next_series(LdScanState *s)
 {
 	bool		from_condition = false;
+	bool		any_fixed = false;
 	MemoryContext old;
 	int			k;
 
@@ -861,18 +888,16 @@ next_series(LdScanState *s)
 		return false;
 	for (k = 1; k < LDK_COUNT; k++)
 	{
-		List	   *vals = (k == LDK_OPTIMIZATION && s->enumerate) ?
-			s->parent_keys : s->values[k];
+		List	   *vals = k == (int) s->enumerated ? s->parent_keys : s->values[k];
 
 		s->cur[k] = vals ? strVal(list_nth(vals, s->idx[k])) : NULL;
-		from_condition |= (vals != NIL &&
-						   !(k == LDK_OPTIMIZATION && s->opt_from_option));
+		from_condition |= (vals != NIL && !s->fixed[k]);
+		any_fixed |= (s->fixed[k] && s->cur[k] != NULL);
 	}
 	/* a key from WHERE (or enumeration) that is not there: no such row */
 	s->not_found = from_condition ? LD_404_EMPTY : LD_404_ERROR;
-	/* ... unless the option's optimization is the one missing */
-	s->check_parent = from_condition && s->opt_from_option &&
-		s->cur[LDK_OPTIMIZATION] != NULL;
+	/* ... unless an option's parent is the one missing */
+	s->check_parent = from_condition && any_fixed;
 	old = MemoryContextSwitchTo(s->run_cxt);
 	s->child.path = ld_build_path(s->ep, s->opts.project_key, s->cur, true);
 	MemoryContextSwitchTo(old);
@@ -1148,8 +1173,8 @@ count_series(LdScanState *s)
 
 /*
  * count_group_row
- *		Fill the row of one series of a grouped count(*): the series'
- *		optimization key in the group columns, n in the counts.
+ *		Fill the row of one series of a grouped count(*): the series' key
+ *		values in the group columns (each a key column), n in the counts.
  */
 static TupleTableSlot *
 count_group_row(ForeignScanState *node, LdScanState *s, TupleTableSlot *slot, int64 n)
@@ -1169,9 +1194,13 @@ count_group_row(ForeignScanState *node, LdScanState *s, TupleTableSlot *slot, in
 			Oid			input,
 						ioparam;
 			MemoryContext old = MemoryContextSwitchTo(s->tuple_cxt);
+			const LdColumn *col = ld_find_column(s->res,
+												 get_attname(s->count_relid,
+															 ((Var *) e)->varattno,
+															 false));
 
 			getTypeInputInfo(exprType((Node *) e), &input, &ioparam);
-			slot->tts_values[i] = OidInputFunctionCall(input, (char *) s->cur[LDK_OPTIMIZATION],
+			slot->tts_values[i] = OidInputFunctionCall(input, (char *) s->cur[col->key],
 													   ioparam, exprTypmod((Node *) e));
 			MemoryContextSwitchTo(old);
 		}
@@ -1186,8 +1215,8 @@ count_group_row(ForeignScanState *node, LdScanState *s, TupleTableSlot *slot, in
  * count_rows
  *		Return the row(s) of a pushed count(*): the sum over the series
  *		(every column of the scan tuple is a count(*)); grouped by the
- *		optimization key, one row per series that has rows (a group of
- *		none does not exist).
+ *		series' keys, one row per series that has rows (a group of none
+ *		does not exist).
  */
 static TupleTableSlot *
 count_rows(ForeignScanState *node, LdScanState *s, TupleTableSlot *slot)
