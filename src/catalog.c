@@ -254,6 +254,129 @@ static const LdColumn graph_columns[] = {
 	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
 };
 
+/* ---- ai_prompt_snippet_versions / _references: under a snippet ---- */
+static const LdEndpoint snippet_version_endpoints[] = {
+	{P "/ai-configs/prompt-snippets/{snippet_key}/versions", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn snippet_version_columns[] = {
+	{"snippet_key", "text", NULL, LDK_SNIPPET, LDC_PATH},
+	{"key", "text", NULL, 0, 0},
+	{"name", "text", NULL, 0, 0},
+	{"description", "text", NULL, 0, 0},
+	{"text", "text", NULL, 0, 0},
+	{"tags", "text[]", NULL, 0, 0},
+	{"version", "integer", NULL, 0, 0},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+static const LdEndpoint snippet_reference_endpoints[] = {
+	{P "/ai-configs/prompt-snippets/{snippet_key}/references", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn snippet_reference_columns[] = {
+	{"snippet_key", "text", NULL, LDK_SNIPPET, LDC_PATH},
+	{"ai_config_key", "text", NULL, 0, 0},
+	{"ai_config_name", "text", NULL, 0, 0},
+	{"variation_id", "text", NULL, 0, 0},
+	{"variation_key", "text", NULL, 0, 0},
+	{"variation_name", "text", NULL, 0, 0},
+	{"resource_version", "integer", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_tool_versions / _references: under a tool ---- */
+static const LdEndpoint tool_version_endpoints[] = {
+	{P "/ai-tools/{tool_key}/versions", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn tool_version_columns[] = {
+	{"tool_key", "text", NULL, LDK_TOOL, LDC_PATH},
+	{"key", "text", NULL, 0, 0},
+	{"description", "text", NULL, 0, 0},
+	{"schema", "jsonb", NULL, 0, 0},
+	{"custom_parameters", "jsonb", NULL, 0, 0},
+	{"tags", "text[]", NULL, 0, 0},
+	{"version", "integer", NULL, 0, 0},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+static const LdEndpoint tool_reference_endpoints[] = {
+	{P "/ai-tools/{tool_key}/references", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn tool_reference_columns[] = {
+	{"tool_key", "text", NULL, LDK_TOOL, LDC_PATH},
+	{"ai_config_key", "text", NULL, 0, 0},
+	{"ai_config_name", "text", NULL, 0, 0},
+	{"variation_id", "text", NULL, 0, 0},
+	{"variation_key", "text", NULL, 0, 0},
+	{"variation_name", "text", NULL, 0, 0},
+	{"tool_version", "integer", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_agent_graph_edges: the edges of each graph's item ---- */
+static const LdEndpoint graph_edge_endpoints[] = {
+	{P "/agent-graphs/{graph_key}", LD_SHAPE_ITEM, 0, "edges", LDK_GRAPH},
+};
+
+static const LdColumn graph_edge_columns[] = {
+	{"graph_key", "text", NULL, LDK_GRAPH, LDC_PATH},
+	{"key", "text", NULL, 0, 0},
+	{"source_config", "text", NULL, 0, 0},
+	{"target_config", "text", NULL, 0, 0},
+	{"handoff", "jsonb", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_config_variation_versions: every version of one variation ---- */
+static const LdEndpoint variation_version_endpoints[] = {
+	{P "/ai-configs/{config_key}/variations/{variation_key}", LD_SHAPE_LIST,
+	LD_KEY_BIT(LDK_VARIATION)},
+};
+
+static const LdColumn variation_version_columns[] = {
+	{"config_key", "text", NULL, LDK_CONFIG, LDC_PATH},
+	{"variation_key", "text", NULL, LDK_VARIATION, LDC_PATH},
+	{"id", "text", "_id", 0, 0},
+	{"key", "text", NULL, 0, 0},
+	{"name", "text", NULL, 0, 0},
+	{"model", "jsonb", NULL, 0, 0},
+	{"model_config_key", "text", NULL, 0, 0},
+	{"version", "integer", NULL, 0, 0},
+	{"state", "text", NULL, 0, 0},
+	{"instructions", "text", NULL, 0, 0},
+	{"messages", "jsonb", NULL, 0, 0},
+	{"tools", "jsonb", NULL, 0, 0},
+	{"judge_configuration", "jsonb", NULL, 0, 0},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_config_targeting: one row per member of "environments" ---- */
+static const LdEndpoint targeting_endpoints[] = {
+	{P "/ai-configs/{config_key}/targeting", LD_SHAPE_ITEM, 0, "environments", LDK_CONFIG},
+};
+
+static const LdColumn targeting_columns[] = {
+	{"config_key", "text", NULL, LDK_CONFIG, LDC_PATH},
+	{"env", "text", NULL, 0, LDC_MAP_KEY},
+	{"environment_name", "text", "_environmentName", 0, 0},
+	{"version", "integer", "_version", 0, 0},
+	{"enabled", "boolean", NULL, 0, 0},
+	{"off_variation", "integer", NULL, 0, 0},
+	{"fallthrough", "jsonb", NULL, 0, 0},
+	{"rules", "jsonb", NULL, 0, 0},
+	{"targets", "jsonb", NULL, 0, 0},
+	{"context_targets", "jsonb", NULL, 0, 0},
+	{"track_events", "boolean", NULL, 0, 0},
+	{"last_modified", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
 #define N(a) ((int) lengthof(a))
 #define BETA "LD-API-Version: beta"
 
@@ -286,6 +409,22 @@ static const LdResource resources[] = {
 	{"ai_agent_graphs", graph_endpoints, N(graph_endpoints),
 		graph_columns, N(graph_columns), 20,
 	{P "/agent-graphs", P "/agent-graphs/{key}", true, true}, BETA},
+	{"ai_prompt_snippet_versions", snippet_version_endpoints, N(snippet_version_endpoints),
+	snippet_version_columns, N(snippet_version_columns), 5},
+	{"ai_prompt_snippet_references", snippet_reference_endpoints,
+		N(snippet_reference_endpoints), snippet_reference_columns,
+	N(snippet_reference_columns), 10},
+	{"ai_tool_versions", tool_version_endpoints, N(tool_version_endpoints),
+	tool_version_columns, N(tool_version_columns), 5},
+	{"ai_tool_references", tool_reference_endpoints, N(tool_reference_endpoints),
+	tool_reference_columns, N(tool_reference_columns), 10},
+	{"ai_agent_graph_edges", graph_edge_endpoints, N(graph_edge_endpoints),
+	graph_edge_columns, N(graph_edge_columns), 5},
+	{"ai_config_variation_versions", variation_version_endpoints,
+		N(variation_version_endpoints), variation_version_columns,
+	N(variation_version_columns), 3},
+	{"ai_config_targeting", targeting_endpoints, N(targeting_endpoints),
+	targeting_columns, N(targeting_columns), 3},
 };
 
 /* the key table: see the file header */
@@ -296,6 +435,10 @@ static const LdKeyDef key_defs[LDK_COUNT] = {
 	[LDK_ITEM] = {"key", "item"},
 	[LDK_RUN] = {"run_id", "run"},
 	[LDK_ID] = {"id", "result"},
+	[LDK_SNIPPET] = {"snippet_key", "prompt snippet", P "/ai-configs/prompt-snippets"},
+	[LDK_TOOL] = {"tool_key", "AI tool", P "/ai-tools"},
+	[LDK_GRAPH] = {"graph_key", "agent graph", P "/agent-graphs"},
+	[LDK_VARIATION] = {"variation_key", "variation"},
 };
 
 /*

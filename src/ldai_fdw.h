@@ -58,6 +58,10 @@ typedef enum LdKey
 	LDK_ITEM,					/* {key}: the item's own key */
 	LDK_RUN,					/* {run_id} */
 	LDK_ID,						/* {id}: a result's id */
+	LDK_SNIPPET,				/* {snippet_key} */
+	LDK_TOOL,					/* {tool_key} */
+	LDK_GRAPH,					/* {graph_key} */
+	LDK_VARIATION,				/* {variation_key} */
 	LDK_COUNT
 } LdKey;
 
@@ -97,6 +101,8 @@ typedef enum LdShape
 #define LDC_INSERT		0x0004	/* accepted in a POST body */
 #define LDC_REQUIRED	0x0008	/* required in a POST body */
 #define LDC_UPDATE		0x0010	/* accepted in a PATCH body */
+#define LDC_MAP_KEY		0x0040	/* the key of the map entry the row is
+								 * (rows embedded as an object's members) */
 #define LDC_ITEM_ONLY	0x0020	/* only the item endpoint returns it: a list
 								 * row that needs it is read with one GET of
 								 * its item */
@@ -280,7 +286,8 @@ typedef enum LdSource
 {
 	LDS_FIELD,					/* a JSON field of the item */
 	LDS_PATH_KEY,				/* the request path (parent key) */
-	LDS_WHOLE					/* the whole item */
+	LDS_WHOLE,					/* the whole item */
+	LDS_MAP_KEY					/* the member name of an embedded map entry */
 } LdSource;
 
 /* how a JSON value becomes a Datum of the column's type */

@@ -620,6 +620,23 @@ bad_response(const char *path, const char *what)
 }
 
 /*
+ * page_identity
+ *		What identifies a page: its first item's identity, with the item's
+ *		version when it has one (a list of versions repeats the key).
+ */
+static const char *
+page_identity(const LdpPage *page)
+{
+	const char *id = ldp_item_identity(page->first);
+	const cJSON *version = page->first ?
+		cJSON_GetObjectItemCaseSensitive(page->first, "version") : NULL;
+
+	if (id == NULL || !cJSON_IsNumber(version))
+		return id;
+	return psprintf("%s@%.0f", id, version->valuedouble);
+}
+
+/*
  * advance_pager
  *		Account for a page and decide whether the series ends: no next
  *		link, totalCount reached, an empty page, or the pushed LIMIT
@@ -629,7 +646,7 @@ bad_response(const char *path, const char *what)
 static void
 advance_pager(LdPager *pg, const LdpPage *page, const char *path)
 {
-	const char *id = ldp_item_identity(page->first);
+	const char *id = page_identity(page);
 
 	if (page->nitems > 0 && id != NULL && pg->last_first != NULL &&
 		strcmp(id, pg->last_first) == 0)
