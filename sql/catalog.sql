@@ -97,6 +97,8 @@ SELECT ld_clear_log();
 SELECT key, root_config_key, jsonb_array_length(edges) AS edges, edges->0->>'key' AS first_edge
   FROM cat.ai_agent_graphs;
 SELECT method, path, query, headers->>'ld-api-version' AS api_version, status FROM ld_requests();
+EXPLAIN (VERBOSE, COSTS OFF) SELECT key, edges FROM cat.ai_agent_graphs;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT key, name FROM cat.ai_agent_graphs;
 -- key = x: the item alone
 SELECT ld_clear_log();
 SELECT key, edges, attrs->'edges' = edges AS same FROM cat.ai_agent_graphs WHERE key = 'support-flow';
