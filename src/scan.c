@@ -410,6 +410,7 @@ prefetch_cleanup(void *arg)
 
 	cancel_prefetch(s, &s->child);
 	cancel_item_fetch(s);
+	s->item_serial = false;		/* the next execution starts concurrent again */
 }
 
 /*
