@@ -193,6 +193,31 @@ static const LdColumn result_columns[] = {
 	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
 };
 
+/* ---- ai_model_configs: the list is a bare JSON array, not paged ---- */
+static const LdEndpoint model_config_endpoints[] = {
+	{P "/ai-configs/model-configs/{key}", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_ITEM)},
+	{P "/ai-configs/model-configs", LD_SHAPE_ARRAY, 0},
+};
+
+static const LdColumn model_config_columns[] = {
+	{"key", "text", NULL, LDK_ITEM, WR},
+	{"id", "text", NULL, 0, WR},
+	{"name", "text", NULL, 0, WR},
+	{"provider", "text", NULL, 0, LDC_INSERT},
+	{"icon", "text", NULL, 0, LDC_INSERT},
+	{"global", "boolean", NULL, 0, 0},
+	{"params", "jsonb", NULL, 0, LDC_INSERT},
+	{"custom_params", "jsonb", NULL, 0, LDC_INSERT},
+	{"tags", "text[]", NULL, 0, LDC_INSERT},
+	{"version", "integer", NULL, 0, 0},
+	{"cost_per_input_token", "double precision", NULL, 0, LDC_INSERT},
+	{"cost_per_output_token", "double precision", NULL, 0, LDC_INSERT},
+	{"cost_per_cached_input_token", "double precision", NULL, 0, LDC_INSERT},
+	/* set through the restricted list (LdWrites.member_list) */
+	{"is_restricted", "boolean", NULL, 0, LDC_MEMBER},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
 #define N(a) ((int) lengthof(a))
 
 static const LdResource resources[] = {
@@ -216,6 +241,10 @@ static const LdResource resources[] = {
 	P "/agent-optimizations/{optimization_key}/results/{id}", true, false}},
 	{"agent_optimization_latest_results", latest_result_endpoints,
 		N(latest_result_endpoints), result_columns, N(result_columns), 20},
+	{"ai_model_configs", model_config_endpoints, N(model_config_endpoints),
+		model_config_columns, N(model_config_columns), 30,
+		{P "/ai-configs/model-configs", P "/ai-configs/model-configs/{key}", true, true,
+	NULL, P "/ai-configs/model-configs/restricted"}},
 };
 
 /* the key table: see the file header */
@@ -272,6 +301,26 @@ ld_find_column(const LdResource *res, const char *name)
 		if (strcmp(res->columns[i].name, name) == 0)
 			return &res->columns[i];
 	return NULL;
+}
+
+/*
+ * ld_shape_form
+ *		How page.c reads an endpoint's answer (LdpForm).
+ */
+int
+ld_shape_form(LdShape shape)
+{
+	switch (shape)
+	{
+		case LD_SHAPE_ITEM:
+			return LDP_FORM_ITEM;
+		case LD_SHAPE_ARRAY:
+			return LDP_FORM_ARRAY;
+		case LD_SHAPE_PAGED:
+		case LD_SHAPE_LIST:
+			break;
+	}
+	return LDP_FORM_COLLECTION;
 }
 
 /*

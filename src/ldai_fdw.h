@@ -88,7 +88,8 @@ typedef enum LdShape
 {
 	LD_SHAPE_PAGED,				/* {items, totalCount?, _links?}, limit/offset */
 	LD_SHAPE_LIST,				/* {items, ...}, no paging parameters */
-	LD_SHAPE_ITEM				/* one object */
+	LD_SHAPE_ITEM,				/* one object */
+	LD_SHAPE_ARRAY				/* a bare JSON array of items, no paging */
 } LdShape;
 
 /* column flags */
@@ -97,6 +98,7 @@ typedef enum LdShape
 #define LDC_INSERT		0x0004	/* accepted in a POST body */
 #define LDC_REQUIRED	0x0008	/* required in a POST body */
 #define LDC_UPDATE		0x0010	/* accepted in a PATCH body */
+#define LDC_MEMBER		0x0020	/* UPDATE: membership in LdWrites.member_list */
 
 typedef struct LdColumn
 {
@@ -126,6 +128,14 @@ typedef struct LdWrites
 	bool		can_update;
 	bool		can_delete;
 	const char *delete_header;	/* extra header a DELETE needs, or NULL */
+
+	/*
+	 * A list the API edits as a set of keys: UPDATE of the LDC_MEMBER
+	 * column (a boolean) is POST (true: add) / DELETE (false: remove) of
+	 * this path with {"keys": [every row's key]}, one request for all the
+	 * rows of the statement (modify.c); NULL if none.
+	 */
+	const char *member_list;
 } LdWrites;
 
 typedef struct LdResource
@@ -147,6 +157,7 @@ extern const LdResource *ld_find_resource(const char *name);
 extern const LdResource *ld_resource_at(int i);
 extern int	ld_resource_count(void);
 extern const LdColumn *ld_find_column(const LdResource *res, const char *name);
+extern int	ld_shape_form(LdShape shape);
 extern const LdKeyDef *ld_key_def(LdKey key);
 extern const char *ld_key_name(LdKey key);
 extern LdKey ld_key_by_name(const char *name);
@@ -240,6 +251,7 @@ extern void ld_request(LdConn *conn, const char *method, const char *path,
 					   const char *body, const char *extra_header,
 					   LdStats *stats, LdResult *result);
 extern char *ld_api_error_text(const LdResult *result);
+extern int	ld_http_errcode(long status);
 extern void ld_report_http_error(const char *method, const char *path,
 								 const LdResult *result);
 extern void ld_check_json(const char *method, const char *path,
@@ -439,6 +451,12 @@ typedef struct LdModifyState
 	/* INSERT ... ON CONFLICT DO NOTHING: a 409 skips the row */
 	bool		skip_conflicts;
 	int			write_group;	/* ties its queued calls together (xact.c) */
+	/* UPDATE of an LDC_MEMBER column: keys gathered, sent at the end */
+	const LdAttr *member;		/* that column, NULL for other statements */
+	List	   *member_keys[2];	/* keys (String) set to false [0], true [1] */
+	List	   *member_rows[2];	/* their row numbers (Integer), from 1 */
+	bool		member_sent;	/* the requests were made (or shown) */
+	MemoryContext member_cxt;	/* the statement's: the lists live there */
 } LdModifyState;
 
 /* error context of a row: which statement and which row */
@@ -491,6 +509,15 @@ extern void ld_defer_begin(LdModifyState *s, MemoryContext cxt);
 extern void ld_defer_row(LdModifyState *s, ResultRelInfo *rinfo, const char *path,
 						 const char *body);
 extern void ld_flush_deferred(LdModifyState *s, ResultRelInfo *rinfo);
+
+/* ----------------------------------------------------------------
+ * UPDATE of a member-list column: one request for all rows (member.c)
+ * ----------------------------------------------------------------
+ */
+extern void ld_member_begin(LdModifyState *s, const char *relname, MemoryContext cxt);
+extern void ld_member_row(LdModifyState *s, TupleTableSlot *slot, const char *const *keys);
+extern void ld_member_flush(LdModifyState *s, ResultRelInfo *rinfo);
+extern char *ld_member_explain(const LdResource *res, const char *project);
 
 /* ----------------------------------------------------------------
  * Direct modify (direct.c)

@@ -747,7 +747,7 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 	if (res.status < 200 || res.status > 299)
 		ld_report_http_error("GET", path, &res);
 	ld_check_json("GET", path, &res);
-	status = ldp_parse(res.body, res.body_len, shape == LD_SHAPE_ITEM, &page);
+	status = ldp_parse(res.body, res.body_len, ld_shape_form(shape), &page);
 	if (status != LDP_OK)
 		bad_response(path, ldp_status_text(status));
 	ld_page_own(cxt, &page);

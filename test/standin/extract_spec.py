@@ -27,6 +27,12 @@ OPERATIONS = {
     "listAllAgentOptimizationResults", "listAgentOptimizationRuns",
     "deleteAgentOptimizationRun", "listAgentOptimizationResultsByRunId",
     "patchAgentOptimizationResult",
+    "listModelConfigs",
+    "getModelConfig",
+    "postModelConfig",
+    "deleteModelConfig",
+    "postRestrictedModels",
+    "deleteRestrictedModels",
 }
 
 

@@ -249,6 +249,7 @@ class Store:
             record["variations"] = {h[-1]["key"]: h for h in item["variations"]}
             configs[item["key"]] = record
         return {"configs": configs,
+                "model_configs": {m["key"]: m for m in data.get("model_configs", [])},
                 "optimizations": {o["key"]: o for o in data["optimizations"]},
                 "results": {k: list(v) for k, v in data["results"].items()}}
 
@@ -800,6 +801,101 @@ def patch_result(store, req):
 
 
 # ---------------------------------------------------------------------------
+# AI model config handlers (ai_model_configs: list, item, create, delete, restricted list)
+# ---------------------------------------------------------------------------
+
+def model_configs_of(store, req):
+    """The (mutable) model configs of the request's project, by key."""
+    return project_of(store, req).setdefault("model_configs", {})
+
+
+def render_model_config(store, record):
+    """A ModelConfig, fields in spec order."""
+    return ordered(copy.deepcopy(record), store.schemas.field_order("ModelConfig"))
+
+
+def list_model_configs(store, req):
+    """GET /ai-configs/model-configs: a bare JSON array (not paged), by key; ?restricted=true|false filters."""
+    wanted = req.query.get("restricted", [None])[0]
+    if wanted not in (None, "true", "false"):
+        raise bad_request("Invalid restricted: must be true or false")
+    configs = model_configs_of(store, req)
+    return Reply(200, [render_model_config(store, configs[k]) for k in sorted(configs)
+                       if wanted is None or configs[k]["isRestricted"] == (wanted == "true")])
+
+
+def model_config_of(store, req):
+    """The model config named by the path, or 404."""
+    record = model_configs_of(store, req).get(req.params["modelConfigKey"])
+    if record is None:
+        raise not_found("Model config not found")
+    return record
+
+
+def get_model_config(store, req):
+    """GET /ai-configs/model-configs/{modelConfigKey}."""
+    return Reply(200, render_model_config(store, model_config_of(store, req)))
+
+
+def post_model_config(store, req):
+    """POST /ai-configs/model-configs: create (200, as the spec says); a duplicate key is a 400 (the spec
+    declares no 409 here)."""
+    body = req.body
+    store.schemas.check_request(body, "ModelConfigPost")
+    require_nonempty(body, "key")
+    configs = model_configs_of(store, req)
+    if body["key"] in configs:
+        raise bad_request("A model config with key %r already exists" % body["key"])
+    record = copy.deepcopy(body)
+    record.setdefault("tags", [])
+    record.update(version=1, **{"global": False, "isRestricted": False})
+    configs[record["key"]] = record
+    return Reply(200, render_model_config(store, record))
+
+
+def delete_model_config(store, req):
+    """DELETE /ai-configs/model-configs/{modelConfigKey}: 204."""
+    model_config_of(store, req)
+    del model_configs_of(store, req)[req.params["modelConfigKey"]]
+    return Reply(204)
+
+
+def restricted_keys(store, req):
+    """The `keys` of a RestrictedModelsRequest body (DELETE bodies are parsed here too)."""
+    if req.body is None:
+        req.body = parse_json_body(req)
+    store.schemas.check_request(req.body, "RestrictedModelsRequest")
+    return req.body["keys"]
+
+
+def post_restricted(store, req):
+    """POST .../model-configs/restricted: restrict each known key; unknown keys come back in errors[]
+    (code 404) and the others are applied (RestrictedModelsResponse)."""
+    configs = model_configs_of(store, req)
+    successes, errors = [], []
+    for key in restricted_keys(store, req):
+        if key in configs:
+            configs[key]["isRestricted"] = True
+            successes.append(key)
+        else:
+            errors.append({"key": key, "message": "Model config not found", "code": 404})
+    return Reply(200, {"successes": successes, "errors": errors})
+
+
+def delete_restricted(store, req):
+    """DELETE .../model-configs/restricted: 204 (the spec's only success, no body); any unknown key is a
+    404 naming the keys, and then nothing is changed."""
+    configs = model_configs_of(store, req)
+    keys = restricted_keys(store, req)
+    unknown = [k for k in keys if k not in configs]
+    if unknown:
+        raise not_found("Model config not found: %s" % ", ".join(unknown))
+    for key in keys:
+        configs[key]["isRestricted"] = False
+    return Reply(204)
+
+
+# ---------------------------------------------------------------------------
 # Route table
 # ---------------------------------------------------------------------------
 
@@ -851,12 +947,21 @@ ROUTES = [
     Route("POST", OPT + "/{optimizationKey}/results", post_result, "postAgentOptimizationResult"),
     Route("PATCH", OPT + "/{optimizationKey}/results/{resultId}", patch_result, "patchAgentOptimizationResult"),
     Route("GET", OPT + "/{optimizationKey}/all-results", list_all_results, "listAllAgentOptimizationResults"),
+    # ai_model_configs
+    Route("GET", CFG + "/model-configs", list_model_configs, "listModelConfigs"),
+    Route("POST", CFG + "/model-configs", post_model_config, "postModelConfig"),
+    Route("GET", CFG + "/model-configs/{modelConfigKey}", get_model_config, "getModelConfig"),
+    Route("DELETE", CFG + "/model-configs/{modelConfigKey}", delete_model_config, "deleteModelConfig"),
+    Route("POST", CFG + "/model-configs/restricted", post_restricted, "postRestrictedModels"),
+    Route("DELETE", CFG + "/model-configs/restricted", delete_restricted, "deleteRestrictedModels"),
 ]
 
 
 def find_route(method, segments):
     """(route, params) for the request; ApiError 404/405 when none fits."""
     matching = [(r, p) for r in ROUTES for p in [r.match(segments)] if p is not None]
+    # a literal segment wins over a parameter (ai-configs/model-configs is not the AI Config "model-configs")
+    matching.sort(key=lambda rp: sum(part.startswith("{") for part in rp[0].parts))
     for route, params in matching:
         if route.method == method:
             return route, params
