@@ -19,6 +19,7 @@ OBJS = \
 	src/page.o \
 	src/planner.o \
 	src/scan.o \
+	src/window.o \
 	src/xact.o
 
 EXTENSION = ldai_fdw

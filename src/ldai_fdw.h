@@ -58,8 +58,20 @@ typedef enum LdKey
 	LDK_ITEM,					/* {key}: the item's own key */
 	LDK_RUN,					/* {run_id} */
 	LDK_ID,						/* {id}: a result's id */
+	LDK_ENV,					/* ?env=: an environment key */
+	LDK_BUCKET,					/* a metrics window's bucket (not sent) */
+	LDK_FROM,					/* ?from=: a window's start, epoch ms */
+	LDK_TO,						/* ?to=: a window's end, epoch ms */
 	LDK_COUNT
 } LdKey;
+
+/* how WHERE binds a key: "column = value", or one end of a range */
+typedef enum LdKeyBind
+{
+	LDB_EQUAL = 0,				/* key = v, key IN (...) */
+	LDB_LOWER,					/* key >= v, key > v: the window's start */
+	LDB_UPPER					/* key <= v, key < v: the window's end */
+} LdKeyBind;
 
 /* how a key's value is written into a request */
 typedef enum LdKeyRender
@@ -80,7 +92,15 @@ typedef struct LdKeyDef
 	LdKeyRender render;
 	const char *query;			/* query parameter name: sent as ?query=value
 								 * rather than as a path segment; NULL: a
-								 * path segment {name} */
+								 * path segment {name} (or, in an endpoint's
+								 * query mask, a key that shapes the series
+								 * without being sent: bucket) */
+	LdKeyBind	bind;
+	const char *example;		/* the WHERE condition a hint shows when the
+								 * key is required and missing */
+	bool		option_default; /* the option is a default that a WHERE
+								 * condition overrides (env, bucket), rather
+								 * than fixing the key (config_key) */
 } LdKeyDef;
 
 /* what an endpoint returns */
@@ -117,7 +137,8 @@ typedef struct LdEndpoint
 	uint32		binds;			/* LdKey bits that must come from conditions */
 	const char *embedded;		/* rows are this array inside each item */
 	LdKey		embedded_parent;	/* the key the enclosing item provides */
-	uint32		query;			/* LdKey bits sent as query parameters */
+	uint32		query;			/* LdKey bits beyond the path: query
+								 * parameters, and series keys (bucket) */
 } LdEndpoint;
 
 /* how rows are written: POST to create, PATCH/DELETE on the item path */
@@ -166,6 +187,8 @@ extern uint32 ld_resource_keys(const LdResource *res);
 extern LdKey ld_enumerated_key(const LdEndpoint *ep, uint32 bound);
 extern char *ld_key_text(LdKey key, Oid typid, Datum value);
 extern const char *ld_query_sep(const char *path);
+extern int64 ld_bucket_width(const char *name);
+extern int64 ld_bucket_floor(int64 ms, int64 width);
 extern char *ld_default_field(const char *column);
 extern uint32 ld_endpoint_keys(const LdEndpoint *ep);
 extern const LdColumn *ld_key_column(const LdResource *res, LdKey key);
@@ -374,7 +397,9 @@ enum LdScanPrivate
 	/* nonzero when the statement writes the scanned table (Integer) */
 	LdPrivReadAll,
 	/* a pushed count(*): the foreign table's OID, else 0 (Integer) */
-	LdPrivCountRelid
+	LdPrivCountRelid,
+	/* for each key entry, 1 when its range condition is strict (> or <) */
+	LdPrivKeyStrict
 };
 
 /* in planner.c */
@@ -404,6 +429,25 @@ extern void ldEndForeignScan(ForeignScanState *node);
 extern void ldExplainForeignScan(ForeignScanState *node, ExplainState *es);
 extern bool ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 								  BlockNumber *totalpages);
+
+/* ----------------------------------------------------------------
+ * The metrics window (window.c)
+ * ----------------------------------------------------------------
+ */
+
+/* one window of a metrics scan: one series */
+typedef struct LdWindow
+{
+	char	   *bucket;			/* none, hour, day, week */
+	char	   *from_ms;		/* the request's from and to (epoch ms) */
+	char	   *to_ms;
+	char	   *start;			/* the row's period_start and period_end */
+	char	   *end;
+} LdWindow;
+
+extern int64 ld_window_bound(LdKey key, Oid typid, Datum value, bool strict);
+extern char *ld_window_text(int64 us);
+extern List *ld_build_windows(int64 lower, int64 upper, List *buckets);
 
 /* ----------------------------------------------------------------
  * EXPLAIN (explain.c)

@@ -33,6 +33,9 @@ OPERATIONS = {
     "deleteModelConfig",
     "postRestrictedModels",
     "deleteRestrictedModels",
+    "getAIConfigQuickStats",
+    "getAIConfigMetrics",
+    "getAIConfigMetricsByVariation",
 }
 
 

@@ -896,6 +896,82 @@ def delete_restricted(store, req):
 
 
 # ---------------------------------------------------------------------------
+# AI Config metrics handlers (keys: ai_config_metrics, ai_config_variation_metrics,
+# ai_config_quick_stats).  Values are deterministic functions of the request
+# (see README "Metrics"), so that tests can compute what to expect.
+# ---------------------------------------------------------------------------
+
+METRICS_MAX_SPAN_MS = 100 * 86400000
+
+
+def query_epoch_ms(query, name):
+    """Required integer query parameter (epoch ms), 400 when absent or invalid."""
+    values = query.get(name)
+    if not values or not values[0].strip():
+        raise bad_request("Missing required query parameter %s" % name)
+    text = values[0].strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise bad_request("Invalid query parameter %s: %r is not an integer" % (name, values[0]))
+    return int(text)
+
+
+def query_env(query):
+    """Required env query parameter, 400 when absent or empty."""
+    values = query.get("env")
+    if not values or not values[0]:
+        raise bad_request("Missing required query parameter env")
+    return values[0]
+
+
+def metrics_window(req):
+    """(from, to, env) of a metrics request, validated like the spec (to after from, at most 100 days)."""
+    start = query_epoch_ms(req.query, "from")
+    end = query_epoch_ms(req.query, "to")
+    env = query_env(req.query)
+    if end <= start:
+        raise bad_request("to must be after from")
+    if end - start > METRICS_MAX_SPAN_MS:
+        raise bad_request("to may not be more than 100 days after from")
+    return start, end, env
+
+
+def metrics_of(key, env, start, end):
+    """The Metrics of one series: n = whole hours in [from, to), c = len(key), e = len(env)."""
+    n, c, e = (end - start) // 3600000, len(key), len(env)
+    inp, out = 1000 * n * c + e, 200 * n * c + e
+    return {"inputTokens": inp, "outputTokens": out, "totalTokens": inp + out,
+            "generationCount": n * c, "generationSuccessCount": n * c - n, "generationErrorCount": n,
+            "thumbsUp": n * e, "thumbsDown": n, "durationMs": 1500 + 10 * c, "timeToFirstTokenMs": 300 + e,
+            "satisfactionRating": c / (c + e), "inputCost": n * 0.25, "outputCost": n * 0.5,
+            "judgeAccuracy": 0.5 + (c % 5) / 10, "judgeRelevance": 0.75, "judgeToxicity": min(e, 100) / 100}
+
+
+def get_config_metrics(store, req):
+    """getAIConfigMetrics: one Metrics object for the AI Config over [from, to) in env."""
+    start, end, env = metrics_window(req)
+    record = config_of(store, req)
+    return Reply(200, metrics_of(record["key"], env, start, end))
+
+
+def get_config_metrics_by_variation(store, req):
+    """getAIConfigMetricsByVariation: a bare array, one MetricByVariation per current variation."""
+    start, end, env = metrics_window(req)
+    record = config_of(store, req)
+    return Reply(200, [{"variationKey": key, "metrics": metrics_of(key, env, start, end)}
+                       for key in record["variations"]])
+
+
+def get_quick_stats(store, req):
+    """getAIConfigQuickStats: counts of the project; env "no-data" has no averages (nullable)."""
+    env = query_env(req.query)
+    project = project_of(store, req)
+    quiet = env == "no-data"
+    return Reply(200, {"activeConfigs": len(project["configs"]), "activeExperiments": len(env),
+                       "averageSatisfaction7D": None if quiet else 0.8125,
+                       "spendMonthToDate": None if quiet else 12.5 * len(env)})
+
+
+# ---------------------------------------------------------------------------
 # Route table
 # ---------------------------------------------------------------------------
 
@@ -954,6 +1030,11 @@ ROUTES = [
     Route("DELETE", CFG + "/model-configs/{modelConfigKey}", delete_model_config, "deleteModelConfig"),
     Route("POST", CFG + "/model-configs/restricted", post_restricted, "postRestrictedModels"),
     Route("DELETE", CFG + "/model-configs/restricted", delete_restricted, "deleteRestrictedModels"),
+    # keys: metrics
+    Route("GET", CFG + "/quick-stats", get_quick_stats, "getAIConfigQuickStats"),
+    Route("GET", CFG + "/{configKey}/metrics", get_config_metrics, "getAIConfigMetrics"),
+    Route("GET", CFG + "/{configKey}/metrics-by-variation", get_config_metrics_by_variation,
+          "getAIConfigMetricsByVariation"),
 ]
 
 
