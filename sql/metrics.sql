@@ -221,3 +221,8 @@ SELECT c.relname, ft.ftoptions FROM pg_foreign_table ft JOIN pg_class c ON c.oid
 SELECT count(1) FROM ld_metrics.ai_config_quick_stats WHERE env = 'production';
 DROP SCHEMA ld_metrics CASCADE;
 RESET TIME ZONE;
+
+-- 13. ANALYZE skips a table that needs a window (no request)
+SELECT ld_clear_log();
+ANALYZE ld.ai_config_metrics;
+SELECT count(1) AS requests FROM ld_requests();

@@ -1327,13 +1327,30 @@ acquire_sample(Relation rel, int elevel, HeapTuple *rows, int targrows,
 
 /*
  * ldAnalyzeForeignTable
- *		ANALYZE is supported on a table with its resource and project.
+ *		ANALYZE is supported on a table with its resource and project,
+ *		unless every endpoint needs keys only WHERE can give (PostgreSQL
+ *		then skips the table with a warning).
  */
 bool
 ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 					  BlockNumber *totalpages)
 {
-	if (ld_table_resource(RelationGetRelid(relation)) == NULL)
+	const LdResource *res = ld_table_resource(RelationGetRelid(relation));
+	LdOptions	opts;
+	uint32		fixed = 0;
+	int			i;
+
+	if (res == NULL)
+		return false;
+	/* a table that needs conditions (a metrics window) has no whole to sample */
+	ld_get_options(RelationGetRelid(relation), &opts);
+	for (i = 1; i < LDK_COUNT; i++)
+		if (opts.keys[i] != NULL)
+			fixed |= LD_KEY_BIT(i);
+	for (i = 0; i < res->nendpoints; i++)
+		if ((res->endpoints[i].binds & ~fixed) == 0)
+			break;
+	if (i >= res->nendpoints)
 		return false;
 	*func = acquire_sample;
 	*totalpages = 1;
