@@ -21,9 +21,15 @@
  *				unbound reads that list, then one series per value);
  *				list_field is the items' field with the value ("key" if NULL)
  *	option		the table option that fixes the key (validated like a key,
- *				refused on a table whose resource has no such column)
+ *				refused on a table whose resource has no such column); with
+ *				option_default, only a default that a WHERE condition on the
+ *				key overrides (env, bucket)
  *	render		how a value is written: its text, or a timestamp as epoch
  *				milliseconds
+ *	bind		how WHERE gives a value: "key = v" / "key IN (...)", or as one
+ *				end of a window ("period_start >= a", "period_end <= b"; the
+ *				window, cut into buckets, is window.c's)
+ *	example		the condition a hint suggests when a required key is missing
  *	query		set: the key is a query parameter of that name, not a path
  *				segment; an endpoint lists such keys in its "query" mask and
  *				ld_build_path appends them (?name=value&...), before the
@@ -190,6 +196,101 @@ static const LdColumn result_columns[] = {
 	{"created_at", "timestamptz", NULL, 0, 0},
 	{"updated_at", "timestamptz", NULL, 0, 0},
 	{"completed_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_model_configs: the list is a bare JSON array, not paged ---- */
+static const LdEndpoint model_config_endpoints[] = {
+	{P "/ai-configs/model-configs/{key}", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_ITEM)},
+	{P "/ai-configs/model-configs", LD_SHAPE_ARRAY, 0},
+};
+
+static const LdColumn model_config_columns[] = {
+	{"key", "text", NULL, LDK_ITEM, WR},
+	{"id", "text", NULL, 0, WR},
+	{"name", "text", NULL, 0, WR},
+	{"provider", "text", NULL, 0, LDC_INSERT},
+	{"icon", "text", NULL, 0, LDC_INSERT},
+	{"global", "boolean", NULL, 0, 0},
+	{"params", "jsonb", NULL, 0, LDC_INSERT},
+	{"custom_params", "jsonb", NULL, 0, LDC_INSERT},
+	{"tags", "text[]", NULL, 0, LDC_INSERT},
+	{"version", "integer", NULL, 0, 0},
+	{"cost_per_input_token", "double precision", NULL, 0, LDC_INSERT},
+	{"cost_per_output_token", "double precision", NULL, 0, LDC_INSERT},
+	{"cost_per_cached_input_token", "double precision", NULL, 0, LDC_INSERT},
+	/* set through the restricted list (LdWrites.member_list) */
+	{"is_restricted", "boolean", NULL, 0, LDC_MEMBER},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_config_metrics, ai_config_variation_metrics: a window's metrics ---- */
+#define WINDOW (LD_KEY_BIT(LDK_ENV) | LD_KEY_BIT(LDK_FROM) | LD_KEY_BIT(LDK_TO))
+#define SERIES (WINDOW | LD_KEY_BIT(LDK_BUCKET))
+
+static const LdEndpoint metrics_endpoints[] = {
+	{P "/ai-configs/{config_key}/metrics", LD_SHAPE_ITEM, WINDOW, NULL, 0, SERIES},
+};
+
+static const LdEndpoint variation_metrics_endpoints[] = {
+	{P "/ai-configs/{config_key}/metrics-by-variation", LD_SHAPE_ARRAY, WINDOW, NULL, 0,
+	SERIES},
+};
+
+/* the window columns: every one from the request, not the body */
+#define WINDOW_COLUMNS \
+	{"config_key", "text", NULL, LDK_CONFIG, LDC_PATH}, \
+	{"env", "text", NULL, LDK_ENV, LDC_PATH}, \
+	{"bucket", "text", NULL, LDK_BUCKET, LDC_PATH}, \
+	{"period_start", "timestamptz", NULL, LDK_FROM, LDC_PATH}, \
+	{"period_end", "timestamptz", NULL, LDK_TO, LDC_PATH}
+
+/* the Metrics object's fields: top-level (default names) or nested */
+#define MF_TOP(f) NULL
+#define MF_NESTED(f) "metrics." f
+#define METRIC_COLUMNS(MF) \
+	{"input_tokens", "bigint", MF("inputTokens")}, \
+	{"output_tokens", "bigint", MF("outputTokens")}, \
+	{"total_tokens", "bigint", MF("totalTokens")}, \
+	{"generation_count", "bigint", MF("generationCount")}, \
+	{"generation_success_count", "bigint", MF("generationSuccessCount")}, \
+	{"generation_error_count", "bigint", MF("generationErrorCount")}, \
+	{"thumbs_up", "bigint", MF("thumbsUp")}, \
+	{"thumbs_down", "bigint", MF("thumbsDown")}, \
+	{"duration_ms", "bigint", MF("durationMs")}, \
+	{"time_to_first_token_ms", "bigint", MF("timeToFirstTokenMs")}, \
+	{"satisfaction_rating", "float8", MF("satisfactionRating")}, \
+	{"input_cost", "float8", MF("inputCost")}, \
+	{"output_cost", "float8", MF("outputCost")}, \
+	{"judge_accuracy", "float8", MF("judgeAccuracy")}, \
+	{"judge_relevance", "float8", MF("judgeRelevance")}, \
+	{"judge_toxicity", "float8", MF("judgeToxicity")}
+
+static const LdColumn metrics_columns[] = {
+	WINDOW_COLUMNS,
+	METRIC_COLUMNS(MF_TOP),
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+static const LdColumn variation_metrics_columns[] = {
+	WINDOW_COLUMNS,
+	{"variation_key", "text", NULL, 0, 0},
+	METRIC_COLUMNS(MF_NESTED),
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_config_quick_stats: one row per environment ---- */
+static const LdEndpoint quick_stats_endpoints[] = {
+	{P "/ai-configs/quick-stats", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_ENV), NULL, 0,
+	LD_KEY_BIT(LDK_ENV)},
+};
+
+static const LdColumn quick_stats_columns[] = {
+	{"env", "text", NULL, LDK_ENV, LDC_PATH},
+	{"active_configs", "integer", NULL, 0, 0},
+	{"active_experiments", "integer", NULL, 0, 0},
+	{"average_satisfaction_7d", "float8", "averageSatisfaction7D", 0, 0},
+	{"spend_month_to_date", "float8", NULL, 0, 0},
 	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
 };
 
@@ -401,6 +502,17 @@ static const LdResource resources[] = {
 	P "/agent-optimizations/{optimization_key}/results/{id}", true, false}},
 	{"agent_optimization_latest_results", latest_result_endpoints,
 		N(latest_result_endpoints), result_columns, N(result_columns), 20},
+	{"ai_model_configs", model_config_endpoints, N(model_config_endpoints),
+		model_config_columns, N(model_config_columns), 30,
+		{P "/ai-configs/model-configs", P "/ai-configs/model-configs/{key}", true, true,
+	NULL, P "/ai-configs/model-configs/restricted"}},
+	{"ai_config_metrics", metrics_endpoints, N(metrics_endpoints),
+	metrics_columns, N(metrics_columns), 1},
+	{"ai_config_variation_metrics", variation_metrics_endpoints,
+		N(variation_metrics_endpoints), variation_metrics_columns,
+	N(variation_metrics_columns), 3},
+	{"ai_config_quick_stats", quick_stats_endpoints, N(quick_stats_endpoints),
+	quick_stats_columns, N(quick_stats_columns), 1},
 	{"ai_prompt_snippets", snippet_endpoints, N(snippet_endpoints),
 		snippet_columns, N(snippet_columns), 50,
 	{P "/ai-configs/prompt-snippets", P "/ai-configs/prompt-snippets/{key}", true, true}},
@@ -435,10 +547,19 @@ static const LdKeyDef key_defs[LDK_COUNT] = {
 	[LDK_ITEM] = {"key", "item"},
 	[LDK_RUN] = {"run_id", "run"},
 	[LDK_ID] = {"id", "result"},
+	[LDK_ENV] = {"env", "environment", NULL, NULL, "env", LDR_TEXT, "env", LDB_EQUAL,
+	"env = 'production'", true},
+	[LDK_BUCKET] = {"bucket", "bucket", NULL, NULL, "bucket", LDR_TEXT, NULL, LDB_EQUAL,
+	NULL, true},
+	[LDK_FROM] = {"period_start", "window start", NULL, NULL, NULL, LDR_EPOCH_MS, "from",
+	LDB_LOWER, "period_start >= now() - interval '7 days'"},
+	[LDK_TO] = {"period_end", "window end", NULL, NULL, NULL, LDR_EPOCH_MS, "to",
+	LDB_UPPER, "period_end <= now()"},
 	[LDK_SNIPPET] = {"snippet_key", "prompt snippet", P "/ai-configs/prompt-snippets"},
 	[LDK_TOOL] = {"tool_key", "AI tool", P "/ai-tools"},
 	[LDK_GRAPH] = {"graph_key", "agent graph", P "/agent-graphs"},
-	[LDK_VARIATION] = {"variation_key", "variation"},
+	[LDK_VARIATION] = {"variation_key", "variation", NULL, NULL, NULL, LDR_TEXT, NULL,
+	LDB_EQUAL, "variation_key = 'default'"},
 };
 
 /*
@@ -485,6 +606,26 @@ ld_find_column(const LdResource *res, const char *name)
 		if (strcmp(res->columns[i].name, name) == 0)
 			return &res->columns[i];
 	return NULL;
+}
+
+/*
+ * ld_shape_form
+ *		How page.c reads an endpoint's answer (LdpForm).
+ */
+int
+ld_shape_form(LdShape shape)
+{
+	switch (shape)
+	{
+		case LD_SHAPE_ITEM:
+			return LDP_FORM_ITEM;
+		case LD_SHAPE_ARRAY:
+			return LDP_FORM_ARRAY;
+		case LD_SHAPE_PAGED:
+		case LD_SHAPE_LIST:
+			break;
+	}
+	return LDP_FORM_COLLECTION;
 }
 
 /*
@@ -575,8 +716,8 @@ ld_enumerated_key(const LdEndpoint *ep, uint32 bound)
 /*
  * ld_key_text
  *		A key's value as the request carries it (before escaping): epoch
- *		milliseconds for a timestamp of an LDR_EPOCH_MS key (rounded down),
- *		else the value's text.
+ *		milliseconds for a timestamp of an LDR_EPOCH_MS key (rounded down,
+ *		up for a window's end), else the value's text.
  */
 char *
 ld_key_text(LdKey key, Oid typid, Datum value)
@@ -587,9 +728,49 @@ ld_key_text(LdKey key, Oid typid, Datum value)
 		int64		us = DatumGetInt64(value);
 		int64		ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
 
+		/* a window's end is rounded up: widened, never narrowed */
+		if (key_defs[key].bind == LDB_UPPER && ms * 1000 != us)
+			ms++;
 		return psprintf(INT64_FORMAT, ms + INT64CONST(946684800000));
 	}
 	return ld_datum_text(typid, value);
+}
+
+/*
+ * ld_bucket_width
+ *		The width in milliseconds of a metrics bucket (the bucket option
+ *		or column): 0 for "none" (the whole window), -1 if unknown.
+ */
+int64
+ld_bucket_width(const char *name)
+{
+	if (strcmp(name, "none") == 0)
+		return 0;
+	if (strcmp(name, "hour") == 0)
+		return INT64CONST(3600000);
+	if (strcmp(name, "day") == 0)
+		return INT64CONST(86400000);
+	if (strcmp(name, "week") == 0)
+		return INT64CONST(7) * 86400000;
+	return -1;
+}
+
+/*
+ * ld_bucket_floor
+ *		The start of the UTC bucket holding ms (epoch milliseconds): hours
+ *		and days at their UTC boundary, weeks on Monday 00:00 UTC (the
+ *		epoch was a Thursday: weeks are counted from 1970-01-05).
+ */
+int64
+ld_bucket_floor(int64 ms, int64 width)
+{
+	int64		origin = width == INT64CONST(7) * 86400000 ? INT64CONST(4) * 86400000 : 0;
+	int64		rel = ms - origin;
+	int64		q = rel / width;
+
+	if (rel % width < 0)
+		q--;
+	return q * width + origin;
 }
 
 /*
@@ -802,7 +983,7 @@ ld_build_path(const LdEndpoint *ep, const char *project,
 	}
 	for (k = 1; k < LDK_COUNT; k++)
 	{
-		if (!(ep->query & LD_KEY_BIT(k)))
+		if (!(ep->query & LD_KEY_BIT(k)) || key_defs[k].query == NULL)
 			continue;
 		appendStringInfo(&buf, "%s%s=", ld_query_sep(buf.data), key_defs[k].query);
 		append_value(&buf, key_defs[k].name, keyvals[k], false, escape);

@@ -971,3 +971,14 @@ ld_request_cached(LdConn *conn, EState *estate, const char *path, LdStats *stats
 	if ((result->status >= 200 && result->status <= 299) || result->status == 404)
 		ld_cache_put(estate, conn->umid, path, result);
 }
+
+/*
+ * ld_http_errcode
+ *		The SQLSTATE for an HTTP status that an answer reports inside its
+ *		body (the per-key errors of a set-based UPDATE, modify.c).
+ */
+int
+ld_http_errcode(long status)
+{
+	return status_errcode(status);
+}

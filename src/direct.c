@@ -161,7 +161,9 @@ ldPlanDirectModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 	ld_get_options(rte->relid, &opts);
 	res = ld_find_resource(opts.resource);
 	ld_check_updatable(&opts, get_rel_name(rte->relid), plan->operation);
+	/* an UPDATE of a member list sends every row's key at once (modify.c) */
 	if (res->writes.item == NULL ||
+		(plan->operation == CMD_UPDATE && res->writes.member_list != NULL) ||
 		!pin_identity(root, find_base_rel(root, resultRelation), res, &opts,
 					  &kinds, &exprs))
 		return false;

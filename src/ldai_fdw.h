@@ -58,12 +58,24 @@ typedef enum LdKey
 	LDK_ITEM,					/* {key}: the item's own key */
 	LDK_RUN,					/* {run_id} */
 	LDK_ID,						/* {id}: a result's id */
+	LDK_ENV,					/* ?env=: an environment key */
+	LDK_BUCKET,					/* a metrics window's bucket (not sent) */
+	LDK_FROM,					/* ?from=: a window's start, epoch ms */
+	LDK_TO,						/* ?to=: a window's end, epoch ms */
 	LDK_SNIPPET,				/* {snippet_key} */
 	LDK_TOOL,					/* {tool_key} */
 	LDK_GRAPH,					/* {graph_key} */
 	LDK_VARIATION,				/* {variation_key} */
 	LDK_COUNT
 } LdKey;
+
+/* how WHERE binds a key: "column = value", or one end of a range */
+typedef enum LdKeyBind
+{
+	LDB_EQUAL = 0,				/* key = v, key IN (...) */
+	LDB_LOWER,					/* key >= v, key > v: the window's start */
+	LDB_UPPER					/* key <= v, key < v: the window's end */
+} LdKeyBind;
 
 /* how a key's value is written into a request */
 typedef enum LdKeyRender
@@ -84,7 +96,15 @@ typedef struct LdKeyDef
 	LdKeyRender render;
 	const char *query;			/* query parameter name: sent as ?query=value
 								 * rather than as a path segment; NULL: a
-								 * path segment {name} */
+								 * path segment {name} (or, in an endpoint's
+								 * query mask, a key that shapes the series
+								 * without being sent: bucket) */
+	LdKeyBind	bind;
+	const char *example;		/* the WHERE condition a hint shows when the
+								 * key is required and missing */
+	bool		option_default; /* the option is a default that a WHERE
+								 * condition overrides (env, bucket), rather
+								 * than fixing the key (config_key) */
 } LdKeyDef;
 
 /* what an endpoint returns */
@@ -92,7 +112,8 @@ typedef enum LdShape
 {
 	LD_SHAPE_PAGED,				/* {items, totalCount?, _links?}, limit/offset */
 	LD_SHAPE_LIST,				/* {items, ...}, no paging parameters */
-	LD_SHAPE_ITEM				/* one object */
+	LD_SHAPE_ITEM,				/* one object */
+	LD_SHAPE_ARRAY				/* a bare JSON array of items, no paging */
 } LdShape;
 
 /* column flags */
@@ -101,11 +122,12 @@ typedef enum LdShape
 #define LDC_INSERT		0x0004	/* accepted in a POST body */
 #define LDC_REQUIRED	0x0008	/* required in a POST body */
 #define LDC_UPDATE		0x0010	/* accepted in a PATCH body */
-#define LDC_MAP_KEY		0x0040	/* the key of the map entry the row is
-								 * (rows embedded as an object's members) */
-#define LDC_ITEM_ONLY	0x0020	/* only the item endpoint returns it: a list
+#define LDC_MEMBER		0x0020	/* UPDATE: membership in LdWrites.member_list */
+#define LDC_ITEM_ONLY	0x0040	/* only the item endpoint returns it: a list
 								 * row that needs it is read with one GET of
 								 * its item */
+#define LDC_MAP_KEY		0x0080	/* the key of the map entry the row is
+								 * (rows embedded as an object's members) */
 
 typedef struct LdColumn
 {
@@ -126,7 +148,8 @@ typedef struct LdEndpoint
 	uint32		binds;			/* LdKey bits that must come from conditions */
 	const char *embedded;		/* rows are this array inside each item */
 	LdKey		embedded_parent;	/* the key the enclosing item provides */
-	uint32		query;			/* LdKey bits sent as query parameters */
+	uint32		query;			/* LdKey bits beyond the path: query
+								 * parameters, and series keys (bucket) */
 } LdEndpoint;
 
 /* how rows are written: POST to create, PATCH/DELETE on the item path */
@@ -137,6 +160,14 @@ typedef struct LdWrites
 	bool		can_update;
 	bool		can_delete;
 	const char *delete_header;	/* extra header a DELETE needs, or NULL */
+
+	/*
+	 * A list the API edits as a set of keys: UPDATE of the LDC_MEMBER
+	 * column (a boolean) is POST (true: add) / DELETE (false: remove) of
+	 * this path with {"keys": [every row's key]}, one request for all the
+	 * rows of the statement (modify.c); NULL if none.
+	 */
+	const char *member_list;
 } LdWrites;
 
 typedef struct LdResource
@@ -159,6 +190,7 @@ extern const LdResource *ld_find_resource(const char *name);
 extern const LdResource *ld_resource_at(int i);
 extern int	ld_resource_count(void);
 extern const LdColumn *ld_find_column(const LdResource *res, const char *name);
+extern int	ld_shape_form(LdShape shape);
 extern const LdKeyDef *ld_key_def(LdKey key);
 extern const char *ld_key_name(LdKey key);
 extern LdKey ld_key_by_name(const char *name);
@@ -167,6 +199,8 @@ extern uint32 ld_resource_keys(const LdResource *res);
 extern LdKey ld_enumerated_key(const LdEndpoint *ep, uint32 bound);
 extern char *ld_key_text(LdKey key, Oid typid, Datum value);
 extern const char *ld_query_sep(const char *path);
+extern int64 ld_bucket_width(const char *name);
+extern int64 ld_bucket_floor(int64 ms, int64 width);
 extern char *ld_default_field(const char *column);
 extern uint32 ld_endpoint_keys(const LdEndpoint *ep);
 extern const LdColumn *ld_key_column(const LdResource *res, LdKey key);
@@ -254,6 +288,7 @@ extern void ld_request(LdConn *conn, const char *method, const char *path,
 					   const char *body, const char *extra_header,
 					   LdStats *stats, LdResult *result);
 extern char *ld_api_error_text(const LdResult *result);
+extern int	ld_http_errcode(long status);
 extern void ld_report_http_error(const char *method, const char *path,
 								 const LdResult *result);
 extern void ld_check_json(const char *method, const char *path,
@@ -377,7 +412,9 @@ enum LdScanPrivate
 	/* nonzero when the statement writes the scanned table (Integer) */
 	LdPrivReadAll,
 	/* a pushed count(*): the foreign table's OID, else 0 (Integer) */
-	LdPrivCountRelid
+	LdPrivCountRelid,
+	/* for each key entry, 1 when its range condition is strict (> or <) */
+	LdPrivKeyStrict
 };
 
 /* in planner.c */
@@ -407,6 +444,25 @@ extern void ldEndForeignScan(ForeignScanState *node);
 extern void ldExplainForeignScan(ForeignScanState *node, ExplainState *es);
 extern bool ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 								  BlockNumber *totalpages);
+
+/* ----------------------------------------------------------------
+ * The metrics window (window.c)
+ * ----------------------------------------------------------------
+ */
+
+/* one window of a metrics scan: one series */
+typedef struct LdWindow
+{
+	char	   *bucket;			/* none, hour, day, week */
+	char	   *from_ms;		/* the request's from and to (epoch ms) */
+	char	   *to_ms;
+	char	   *start;			/* the row's period_start and period_end */
+	char	   *end;
+} LdWindow;
+
+extern int64 ld_window_bound(LdKey key, Oid typid, Datum value, bool strict);
+extern char *ld_window_text(int64 us);
+extern List *ld_build_windows(int64 lower, int64 upper, List *buckets);
 
 /* ----------------------------------------------------------------
  * EXPLAIN (explain.c)
@@ -456,6 +512,12 @@ typedef struct LdModifyState
 	/* INSERT ... ON CONFLICT DO NOTHING: a 409 skips the row */
 	bool		skip_conflicts;
 	int			write_group;	/* ties its queued calls together (xact.c) */
+	/* UPDATE of an LDC_MEMBER column: keys gathered, sent at the end */
+	const LdAttr *member;		/* that column, NULL for other statements */
+	List	   *member_keys[2];	/* keys (String) set to false [0], true [1] */
+	List	   *member_rows[2];	/* their row numbers (Integer), from 1 */
+	bool		member_sent;	/* the requests were made (or shown) */
+	MemoryContext member_cxt;	/* the statement's: the lists live there */
 } LdModifyState;
 
 /* error context of a row: which statement and which row */
@@ -509,6 +571,15 @@ extern void ld_defer_begin(LdModifyState *s, MemoryContext cxt);
 extern void ld_defer_row(LdModifyState *s, ResultRelInfo *rinfo, const char *path,
 						 const char *body);
 extern void ld_flush_deferred(LdModifyState *s, ResultRelInfo *rinfo);
+
+/* ----------------------------------------------------------------
+ * UPDATE of a member-list column: one request for all rows (member.c)
+ * ----------------------------------------------------------------
+ */
+extern void ld_member_begin(LdModifyState *s, const char *relname, MemoryContext cxt);
+extern void ld_member_row(LdModifyState *s, TupleTableSlot *slot, const char *const *keys);
+extern void ld_member_flush(LdModifyState *s, ResultRelInfo *rinfo);
+extern char *ld_member_explain(const LdResource *res, const char *project);
 
 /* ----------------------------------------------------------------
  * Direct modify (direct.c)

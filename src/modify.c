@@ -203,7 +203,7 @@ reject_column(const LdResource *res, const char *colname, CmdType op)
 			 errdetail("LaunchDarkly's API does not accept \"%s\" when %s.", colname,
 					   ins ? "creating" : "updating"),
 			 errhint("Columns that can be set: %s.",
-					 settable_list(res, ins ? LDC_INSERT : LDC_UPDATE))));
+					 settable_list(res, ins ? LDC_INSERT : (LDC_UPDATE | LDC_MEMBER)))));
 }
 
 /*
@@ -250,6 +250,8 @@ ld_update_targets(PlannerInfo *root, Index resultRelation, Oid relid,
 	RelOptInfo *baserel = find_base_rel(root, resultRelation);
 	Bitmapset  *cols = get_rel_all_updated_cols(root, baserel);
 	List	   *targets = NIL;
+	const char *member = NULL;
+	const char *other = NULL;
 	int			i = -1;
 
 	while ((i = bms_next_member(cols, i)) >= 0)
@@ -262,10 +264,24 @@ ld_update_targets(PlannerInfo *root, Index resultRelation, Oid relid,
 			continue;
 		name = get_attname(relid, attnum, false);
 		col = ld_find_column(res, name);
-		if (col == NULL || !(col->flags & LDC_UPDATE))
+		if (col == NULL || !(col->flags & (LDC_UPDATE | LDC_MEMBER)) ||
+			((col->flags & LDC_MEMBER) && res->writes.member_list == NULL))
 			reject_column(res, name, CMD_UPDATE);
+		if (col->flags & LDC_MEMBER)
+			member = name;
+		else
+			other = name;
 		targets = lappend_int(targets, attnum);
 	}
+	/* a member column goes in its own request: nothing else with it */
+	if (member && other)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("column \"%s\" of %s cannot be set together with \"%s\"",
+						member, res->name, other),
+				 errdetail("LaunchDarkly sets \"%s\" through a list of keys, not through the item.",
+						   member),
+				 errhint("Use one UPDATE for each.")));
 	return targets;
 }
 
@@ -411,8 +427,10 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	s->skip_conflicts = skips_conflicts(mtstate);
 	if (s->skip_conflicts)
 		ld_write_skip_conflicts(s->write_group);
+	ld_member_begin(s, RelationGetRelationName(rel), estate->es_query_cxt);
 	/* RETURNING is not set up in rinfo yet: the plan says whether there is one */
-	if (!s->skip_conflicts && ld_can_defer(rinfo, s->operation, &s->opts) &&
+	if (!s->skip_conflicts && s->member == NULL &&
+		ld_can_defer(rinfo, s->operation, &s->opts) &&
 		((ModifyTable *) mtstate->ps.plan)->returningLists == NIL)
 		ld_defer_begin(s, AllocSetContextCreate(estate->es_query_cxt, "ldai_fdw writes",
 												ALLOCSET_DEFAULT_SIZES));
@@ -731,6 +749,12 @@ modify_row(ResultRelInfo *rinfo, TupleTableSlot *slot, TupleTableSlot *planSlot)
 	if (s->operation == CMD_INSERT)
 		slot = send_row(s, rinfo, "POST", s->res->writes.create, keys,
 						ld_insert_body(s, slot, keys), slot);
+	else if (s->member != NULL)
+	{
+		/* gathered, sent at the end (member.c); RETURNING: the row as set */
+		identity_keys_of(s, planSlot, keys);
+		ld_member_row(s, slot, keys);
+	}
 	else
 	{
 		cJSON	   *body = NULL;
@@ -756,7 +780,7 @@ modify_row(ResultRelInfo *rinfo, TupleTableSlot *slot, TupleTableSlot *planSlot)
 		ld_defer_row(s, rinfo, deferred_path, deferred_body);
 	MemoryContextSwitchTo(old);
 	s->rows++;
-	if (!s->deferred || ld_write_diverted(&s->opts))
+	if (s->member == NULL && (!s->deferred || ld_write_diverted(&s->opts)))
 		s->sent = s->rows;
 	return slot;
 }
@@ -835,9 +859,9 @@ ldExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
 
 /*
  * ldEndForeignModify
- *		Send the rows still queued (an ERROR here fails the statement, as
- *		it should: its rows were counted as done).  Memory goes with the
- *		query.
+ *		Send the rows still queued, or a member-list UPDATE's keys (an
+ *		ERROR here fails the statement, as it should: its rows were counted
+ *		as done).  Memory goes with the query.
  */
 void
 ldEndForeignModify(EState *estate, ResultRelInfo *rinfo)
@@ -846,6 +870,8 @@ ldEndForeignModify(EState *estate, ResultRelInfo *rinfo)
 
 	if (s != NULL && s->deferred)
 		ld_flush_deferred(s, rinfo);
+	if (s != NULL && s->member != NULL)
+		ld_member_flush(s, rinfo);
 }
 
 /*
@@ -863,7 +889,10 @@ ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	CmdType		op = mtstate->operation;
 	LdEndpoint	ep = {op == CMD_INSERT ? res->writes.create : res->writes.item};
 
-	if (es->verbose)
+	if (es->verbose && op == CMD_UPDATE && res->writes.member_list != NULL)
+		ExplainPropertyText("LaunchDarkly request per statement",
+							ld_member_explain(res, opts.project_key), es);
+	else if (es->verbose)
 		ExplainPropertyText("LaunchDarkly request per row",
 							psprintf("%s %s", op == CMD_INSERT ? "POST" :
 									 op == CMD_UPDATE ? "PATCH" : "DELETE",
@@ -872,11 +901,14 @@ ldExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 							es);
 	if (es->verbose && op == CMD_INSERT && rinfo->ri_BatchSize > 1)
 		ExplainPropertyInteger("Batch Size", NULL, rinfo->ri_BatchSize, es);
-	if (es->verbose && !skips_conflicts(mtstate) && ld_can_defer(rinfo, op, &opts))
+	if (es->verbose && !skips_conflicts(mtstate) && ld_can_defer(rinfo, op, &opts) &&
+		!(op == CMD_UPDATE && res->writes.member_list != NULL))
 		ExplainPropertyInteger("Requests in Flight", NULL, opts.max_concurrency, es);
 	/* ANALYZE counts what the statement sent: wait for the last requests */
 	if (es->analyze && s->conn != NULL && s->deferred)
 		ld_flush_deferred(s, rinfo);
+	if (es->analyze && s->conn != NULL && s->member != NULL)
+		ld_member_flush(s, rinfo);
 	if (es->analyze && s->conn != NULL)
 	{
 		ExplainPropertyInteger("LaunchDarkly requests", NULL, s->stats.requests, es);

@@ -174,13 +174,14 @@ parse_in_arena(const char *buf, size_t len, LdpArena **arena)
 
 /*
  * ldp_parse
- *		Parse a response body.  single: the endpoint returns one object
- *		(which becomes the page's only item); otherwise a collection with
- *		an "items" array.  On success the caller frees the page with
- *		ldp_free (never cJSON_Delete); on failure nothing is allocated.
+ *		Parse a response body of the given form (LdpForm): one object
+ *		(which becomes the page's only item), a collection with an "items"
+ *		array, or a bare JSON array of items (no paging facts).  On success
+ *		the caller frees the page with ldp_free (never cJSON_Delete); on
+ *		failure nothing is allocated.
  */
 LdpStatus
-ldp_parse(const char *buf, size_t len, int single, LdpPage *page)
+ldp_parse(const char *buf, size_t len, int form, LdpPage *page)
 {
 	LdpArena   *arena;
 	cJSON	   *root = parse_in_arena(buf, len, &arena);
@@ -192,20 +193,21 @@ ldp_parse(const char *buf, size_t len, int single, LdpPage *page)
 	page->total = -1;
 	if (root == NULL)
 		return LDP_MALFORMED;
-	if (!cJSON_IsObject(root))
+	if (form == LDP_FORM_ARRAY ? !cJSON_IsArray(root) : !cJSON_IsObject(root))
 	{
 		ldp_arena_free(arena);
-		return LDP_NOT_OBJECT;
+		return form == LDP_FORM_ARRAY ? LDP_NOT_ARRAY : LDP_NOT_OBJECT;
 	}
 	page->root = root;
 	page->arena = arena;
-	if (single)
+	if (form == LDP_FORM_ITEM)
 	{
 		page->first = root;
 		page->nitems = 1;
 		return LDP_OK;
 	}
-	items = cJSON_GetObjectItemCaseSensitive(root, "items");
+	items = form == LDP_FORM_ARRAY ? root :
+		cJSON_GetObjectItemCaseSensitive(root, "items");
 	if (!cJSON_IsArray(items))
 	{
 		ldp_free(page);
@@ -213,6 +215,8 @@ ldp_parse(const char *buf, size_t len, int single, LdpPage *page)
 	}
 	page->first = items->child;
 	page->nitems = cJSON_GetArraySize(items);
+	if (form == LDP_FORM_ARRAY)
+		return LDP_OK;
 	total = cJSON_GetObjectItemCaseSensitive(root, "totalCount");
 	if (cJSON_IsNumber(total) && total->valuedouble >= 0 && total->valuedouble < 9e15)
 		page->total = (long long) total->valuedouble;
@@ -261,6 +265,8 @@ ldp_status_text(LdpStatus status)
 			return "expected a JSON object";
 		case LDP_NO_ITEMS:
 			return "no \"items\" array in a list response";
+		case LDP_NOT_ARRAY:
+			return "expected a JSON array";
 	}
 	return "unknown";
 }

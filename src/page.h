@@ -22,8 +22,17 @@ typedef enum LdpStatus
 	LDP_OK = 0,
 	LDP_MALFORMED,				/* not JSON at all */
 	LDP_NOT_OBJECT,				/* JSON, but not an object */
-	LDP_NO_ITEMS				/* a list response without an "items" array */
+	LDP_NO_ITEMS,				/* a list response without an "items" array */
+	LDP_NOT_ARRAY				/* a bare-array list that is not a JSON array */
 } LdpStatus;
+
+/* the form of a response body (ldp_parse's form argument) */
+typedef enum LdpForm
+{
+	LDP_FORM_COLLECTION = 0,	/* {items: [...], totalCount?, _links?} */
+	LDP_FORM_ITEM = 1,			/* one object, the page's only item */
+	LDP_FORM_ARRAY = 2			/* a bare JSON array of items */
+} LdpForm;
 
 /* the memory of one parsed page's tree (see page.c) */
 typedef struct LdpArena LdpArena;
@@ -39,7 +48,7 @@ typedef struct LdpPage
 	int			has_next;		/* _links.next is present */
 } LdpPage;
 
-extern LdpStatus ldp_parse(const char *buf, size_t len, int single, LdpPage *page);
+extern LdpStatus ldp_parse(const char *buf, size_t len, int form, LdpPage *page);
 extern void ldp_free(LdpPage *page);
 extern void ldp_arena_free(LdpArena *arena);
 extern const char *ldp_item_identity(const cJSON *item);

@@ -94,6 +94,7 @@ typedef struct LdScanState
 	LdAttr	   *attrs;
 	int			nattrs;
 	List	   *key_kinds;		/* Integer LdKey per key_states entry */
+	List	   *key_strict;		/* Integer per entry: a strict range bound */
 	List	   *key_states;		/* ExprState per key value */
 	ExprState  *limit_state;
 	ExprState  *offset_state;
@@ -124,6 +125,10 @@ typedef struct LdScanState
 	bool		fixed[LDK_COUNT];	/* the value is the table option's */
 	bool		parent_ok;		/* the options' parents were seen to exist */
 	LdPager		parent;			/* pager over the enumeration list */
+	int64		bound[LDK_COUNT];	/* window bounds from WHERE (range keys) */
+	bool		has_bound[LDK_COUNT];
+	List	   *windows;		/* LdWindow per window series, NIL = none */
+	int			widx;			/* the current one */
 	List	   *parent_keys;	/* enumerated keys of the current page */
 	bool		initialized;	/* start_execution() has run */
 	bool		started;
@@ -133,7 +138,8 @@ typedef struct LdScanState
 	int64		returned;
 
 	/* current series and page */
-	const char *cur[LDK_COUNT];
+	const char *cur[LDK_COUNT];	/* key values of the request */
+	const char *row_keys[LDK_COUNT];	/* ... as rows report them */
 	LdNotFound	not_found;
 	bool		check_parent;	/* on a 404, ask whether the options'
 								 * parents exist */
@@ -158,6 +164,7 @@ static void cancel_prefetch(LdScanState *s, LdPager *pg);
 static void cancel_item_fetch(LdScanState *s);
 static void reset_execution(LdScanState *s);
 static void start_iteration(LdScanState *s);
+static void start_windows(LdScanState *s);
 
 /* a child context of the scan's memory */
 #define new_context(estate, name) \
@@ -224,6 +231,7 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->res = ld_find_resource(strVal(list_nth(priv, LdPrivResource)));
 	s->ep = &s->res->endpoints[intVal(list_nth(priv, LdPrivEndpoint))];
 	s->key_kinds = (List *) list_nth(priv, LdPrivKeyKinds);
+	s->key_strict = (List *) list_nth(priv, LdPrivKeyStrict);
 	s->has_limit = intVal(list_nth(priv, LdPrivHasLimit)) != 0;
 	s->read_all = intVal(list_nth(priv, LdPrivReadAll)) != 0;
 	s->count_only = intVal(list_nth(priv, LdPrivCountRelid)) != 0;
@@ -439,19 +447,30 @@ start_execution(ForeignScanState *node)
 	ExprContext *econtext = node->ss.ps.ps_ExprContext;
 	MemoryContext old;
 	ListCell   *lk,
-			   *le;
+			   *le,
+			   *ls;
 
 	reset_execution(s);
 	old = MemoryContextSwitchTo(s->run_cxt);
-	forboth(lk, s->key_kinds, le, s->key_states)
+	forthree(lk, s->key_kinds, le, s->key_states, ls, s->key_strict)
 	{
 		ExprState  *es = (ExprState *) lfirst(le);
+		LdKey		k = lfirst_int(lk);
 		bool		isnull;
 		Datum		d = ExecEvalExprSwitchContext(es, econtext, &isnull);
 
-		s->values[lfirst_int(lk)] = value_texts(lfirst_int(lk), d, isnull,
-												exprType((Node *) es->expr));
-		if (s->values[lfirst_int(lk)] == NIL)	/* key = NULL matches nothing */
+		if (ld_key_def(k)->bind != LDB_EQUAL)
+		{
+			/* a window bound: evaluated once per execution */
+			s->no_rows |= isnull;
+			if (!isnull)
+				s->bound[k] = ld_window_bound(k, exprType((Node *) es->expr), d,
+											  lfirst_int(ls) != 0);
+			s->has_bound[k] = !isnull;
+			continue;
+		}
+		s->values[k] = value_texts(k, d, isnull, exprType((Node *) es->expr));
+		if (s->values[k] == NIL)	/* key = NULL matches nothing */
 			s->no_rows = true;
 	}
 	MemoryContextSwitchTo(old);
@@ -478,6 +497,10 @@ reset_execution(LdScanState *s)
 	memset(s->values, 0, sizeof(s->values));
 	memset(s->idx, 0, sizeof(s->idx));
 	memset(s->cur, 0, sizeof(s->cur));
+	memset(s->row_keys, 0, sizeof(s->row_keys));
+	memset(s->has_bound, 0, sizeof(s->has_bound));
+	s->windows = NIL;
+	s->widx = 0;
 	s->parent_keys = NIL;
 	s->initialized = true;
 	s->no_rows = false;
@@ -485,6 +508,51 @@ reset_execution(LdScanState *s)
 	s->returned = 0;
 	s->item = s->row = NULL;
 	s->child.done = true;
+}
+
+/*
+ * start_windows
+ *		For an endpoint that takes a window (range keys): the windows to
+ *		request, from the WHERE bounds and the bucket values (a bucket
+ *		condition, the table option, else "none"), checked before any
+ *		request (window.c).  The bucket and the bounds then leave the key
+ *		odometer: the windows are its innermost digit.
+ */
+static void
+start_windows(LdScanState *s)
+{
+	LdKey		lower = LDK_NONE,
+				upper = LDK_NONE,
+				bucket = LDK_NONE;
+	int			k;
+
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		const LdKeyDef *def = ld_key_def((LdKey) k);
+
+		if (!(ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
+			continue;
+		if (def->bind == LDB_LOWER)
+			lower = (LdKey) k;
+		else if (def->bind == LDB_UPPER)
+			upper = (LdKey) k;
+		else if (def->query == NULL && s->ep->query & LD_KEY_BIT(k))
+			bucket = (LdKey) k;
+	}
+	if (lower == LDK_NONE || upper == LDK_NONE || s->no_rows)
+		return;
+	if (!s->has_bound[lower] || !s->has_bound[upper])
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_CREATE_EXECUTION),
+				 errmsg("a scan of %s needs a window", s->res->name),
+				 errhint("Add WHERE %s AND %s.", ld_key_def(lower)->example,
+						 ld_key_def(upper)->example)));
+	s->windows = ld_build_windows(s->bound[lower], s->bound[upper],
+								  bucket != LDK_NONE && s->values[bucket] != NIL ?
+								  s->values[bucket] : list_make1(makeString("none")));
+	if (bucket != LDK_NONE)
+		s->values[bucket] = NIL;
+	s->no_rows = s->windows == NIL;
 }
 
 /*
@@ -509,6 +577,7 @@ start_iteration(LdScanState *s)
 			bound |= LD_KEY_BIT(k);
 	}
 	s->enumerated = ld_enumerated_key(s->ep, bound);
+	start_windows(s);
 	MemoryContextSwitchTo(old);
 	if (s->enumerated != LDK_NONE)
 	{
@@ -804,7 +873,7 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 	if (res.status < 200 || res.status > 299)
 		ld_report_http_error("GET", path, &res);
 	ld_check_json("GET", path, &res);
-	status = ldp_parse(res.body, res.body_len, shape == LD_SHAPE_ITEM, &page);
+	status = ldp_parse(res.body, res.body_len, ld_shape_form(shape), &page);
 	if (status != LDP_OK)
 		bad_response(path, ldp_status_text(status));
 	ld_page_own(cxt, &page);
@@ -863,7 +932,8 @@ next_parent(LdScanState *s)
  * next_combination
  *		Step to the next combination of key values, like an odometer whose
  *		outermost digit is the enumerated key, then the keys in LdKey
- *		order (the last one turning fastest).  Returns false at the end.
+ *		order, then the metrics windows (turning fastest).  The one place
+ *		where series are generated.  Returns false at the end.
  */
 static bool
 next_combination(LdScanState *s)
@@ -877,6 +947,12 @@ next_combination(LdScanState *s)
 		if (s->no_rows)
 			return false;
 		return s->enumerated != LDK_NONE ? next_parent(s) : true;
+	}
+	if (s->windows != NIL)
+	{
+		if (++s->widx < list_length(s->windows))
+			return true;
+		s->widx = 0;
 	}
 	for (k = LDK_COUNT - 1; k > 0; k--)
 	{
@@ -911,6 +987,32 @@ next_series(LdScanState *s)
 		s->cur[k] = vals ? strVal(list_nth(vals, s->idx[k])) : NULL;
 		from_condition |= (vals != NIL && !s->fixed[k]);
 		any_fixed |= (s->fixed[k] && s->cur[k] != NULL);
+	}
+	if (s->windows != NIL)
+	{
+		LdWindow   *w = (LdWindow *) list_nth(s->windows, s->widx);
+
+		for (k = 1; k < LDK_COUNT; k++)
+		{
+			const LdKeyDef *def = ld_key_def((LdKey) k);
+
+			if (def->bind == LDB_LOWER && (ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
+				s->cur[k] = w->from_ms;
+			else if (def->bind == LDB_UPPER && (ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
+				s->cur[k] = w->to_ms;
+			else if (def->query == NULL && (s->ep->query & LD_KEY_BIT(k)))
+				s->cur[k] = w->bucket;
+		}
+		from_condition = true;	/* the window is WHERE's */
+	}
+	memcpy(s->row_keys, s->cur, sizeof(s->cur));
+	if (s->windows != NIL)
+	{
+		LdWindow   *w = (LdWindow *) list_nth(s->windows, s->widx);
+
+		for (k = 1; k < LDK_COUNT; k++)
+			if (ld_key_def((LdKey) k)->bind != LDB_EQUAL)
+				s->row_keys[k] = ld_key_def((LdKey) k)->bind == LDB_LOWER ? w->start : w->end;
 	}
 	/* a key from WHERE (or enumeration) that is not there: no such row */
 	s->not_found = from_condition ? LD_404_EMPTY : LD_404_ERROR;
@@ -1139,7 +1241,7 @@ fetch_row(LdScanState *s, TupleTableSlot *slot)
 		return false;
 	MemoryContextReset(s->tuple_cxt);
 	old = MemoryContextSwitchTo(s->tuple_cxt);
-	ld_fill_slot(s->attrs, s->nattrs, slot, row, s->cur,
+	ld_fill_slot(s->attrs, s->nattrs, slot, row, s->row_keys,
 				 parent, s->ep->embedded_parent);
 	MemoryContextSwitchTo(old);
 	s->returned++;
@@ -1281,7 +1383,7 @@ sample_row(LdScanState *s, TupleTableSlot *slot, cJSON *row, cJSON *parent,
 	MemoryContextReset(s->tuple_cxt);
 	old = MemoryContextSwitchTo(s->tuple_cxt);
 	ExecClearTuple(slot);
-	ld_fill_slot(s->attrs, s->nattrs, slot, row, s->cur, parent,
+	ld_fill_slot(s->attrs, s->nattrs, slot, row, s->row_keys, parent,
 				 s->ep->embedded_parent);
 	MemoryContextSwitchTo(rows_cxt);
 	*out = heap_form_tuple(slot->tts_tupleDescriptor, slot->tts_values,
@@ -1401,13 +1503,30 @@ acquire_sample(Relation rel, int elevel, HeapTuple *rows, int targrows,
 
 /*
  * ldAnalyzeForeignTable
- *		ANALYZE is supported on a table with its resource and project.
+ *		ANALYZE is supported on a table with its resource and project,
+ *		unless every endpoint needs keys only WHERE can give (PostgreSQL
+ *		then skips the table with a warning).
  */
 bool
 ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 					  BlockNumber *totalpages)
 {
-	if (ld_table_resource(RelationGetRelid(relation)) == NULL)
+	const LdResource *res = ld_table_resource(RelationGetRelid(relation));
+	LdOptions	opts;
+	uint32		fixed = 0;
+	int			i;
+
+	if (res == NULL)
+		return false;
+	/* a table that needs conditions (a metrics window) has no whole to sample */
+	ld_get_options(RelationGetRelid(relation), &opts);
+	for (i = 1; i < LDK_COUNT; i++)
+		if (opts.keys[i] != NULL)
+			fixed |= LD_KEY_BIT(i);
+	for (i = 0; i < res->nendpoints; i++)
+		if ((res->endpoints[i].binds & ~fixed) == 0)
+			break;
+	if (i >= res->nendpoints)
 		return false;
 	*func = acquire_sample;
 	*totalpages = 1;

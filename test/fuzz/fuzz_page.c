@@ -6,10 +6,11 @@
  *		  a page into rows (scan.c's next_row/next_parent/advance_pager and
  *		  convert.c's ld_json_lookup/ld_json_to_datum, minus PostgreSQL).
  *
- * Input: byte 0 selects the shape (low bit set: a single-item endpoint,
- * "single" = 1; clear: a list with "items"), the rest is the body.  The
- * seed corpus uses the ASCII characters '0' and '1' as that byte, so its
- * files stay readable.
+ * Input: byte 0 selects the form, as byte 0 modulo 3 (LdpForm: 0 a list
+ * with "items", 1 a single-item endpoint, 2 a bare JSON array of items),
+ * the rest is the body.  The seed corpus uses the ASCII characters '0',
+ * '1' and '2' as that byte (48, 49 and 50: forms 0, 1, 2), so its files
+ * stay readable.
  *
  * Besides what ASan/UBSan/LSan catch, the target checks the contract of
  * page.h and aborts when it is broken.
@@ -266,6 +267,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	LdpPage		page;
 	LdpStatus	status;
+	int			form;
 	int			single;
 	const cJSON *it;
 	const char *prev_id = NULL;
@@ -275,7 +277,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	single = data[0] & 1;
+	form = data[0] % 3;
+	single = (form == LDP_FORM_ITEM);
 	len = size - 1;
 
 	/*
@@ -287,20 +290,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(body, data + 1, len);
 
 	memset(&page, 0x7f, sizeof(page));
-	status = ldp_parse(body, len, single, &page);
+	status = ldp_parse(body, len, form, &page);
 	CHECK(ldp_status_text(status) != NULL);
 
 	if (status != LDP_OK)
 	{
 		/* nothing allocated, nothing to free */
 		CHECK(page.root == NULL);
-		CHECK(status == LDP_MALFORMED || status == LDP_NOT_OBJECT ||
-			  (status == LDP_NO_ITEMS && !single));
+		CHECK(status == LDP_MALFORMED ||
+			  (status == LDP_NOT_OBJECT && form != LDP_FORM_ARRAY) ||
+			  (status == LDP_NOT_ARRAY && form == LDP_FORM_ARRAY) ||
+			  (status == LDP_NO_ITEMS && form == LDP_FORM_COLLECTION));
 		free(body);
 		return 0;
 	}
 
-	CHECK(page.root != NULL && cJSON_IsObject(page.root));
+	CHECK(page.root != NULL &&
+		  (form == LDP_FORM_ARRAY ? cJSON_IsArray(page.root) : cJSON_IsObject(page.root)));
+	CHECK(form != LDP_FORM_ARRAY || (page.total == -1 && !page.has_links));
 	CHECK(page.total == -1 || (page.total >= 0 && page.total < 9000000000000000LL));
 	CHECK(!page.has_next || page.has_links);
 	if (single)

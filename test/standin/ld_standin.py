@@ -249,6 +249,7 @@ class Store:
             record["variations"] = {h[-1]["key"]: h for h in item["variations"]}
             configs[item["key"]] = record
         return {"configs": configs,
+                "model_configs": {m["key"]: m for m in data.get("model_configs", [])},
                 "optimizations": {o["key"]: o for o in data["optimizations"]},
                 "results": {k: list(v) for k, v in data["results"].items()},
                 "catalog": copy.deepcopy(data.get("catalog", {"snippets": {}, "snippet_uses": {}, "tools": {},
@@ -802,6 +803,177 @@ def patch_result(store, req):
 
 
 # ---------------------------------------------------------------------------
+# AI model config handlers (ai_model_configs: list, item, create, delete, restricted list)
+# ---------------------------------------------------------------------------
+
+def model_configs_of(store, req):
+    """The (mutable) model configs of the request's project, by key."""
+    return project_of(store, req).setdefault("model_configs", {})
+
+
+def render_model_config(store, record):
+    """A ModelConfig, fields in spec order."""
+    return ordered(copy.deepcopy(record), store.schemas.field_order("ModelConfig"))
+
+
+def list_model_configs(store, req):
+    """GET /ai-configs/model-configs: a bare JSON array (not paged), by key; ?restricted=true|false filters."""
+    wanted = req.query.get("restricted", [None])[0]
+    if wanted not in (None, "true", "false"):
+        raise bad_request("Invalid restricted: must be true or false")
+    configs = model_configs_of(store, req)
+    return Reply(200, [render_model_config(store, configs[k]) for k in sorted(configs)
+                       if wanted is None or configs[k]["isRestricted"] == (wanted == "true")])
+
+
+def model_config_of(store, req):
+    """The model config named by the path, or 404."""
+    record = model_configs_of(store, req).get(req.params["modelConfigKey"])
+    if record is None:
+        raise not_found("Model config not found")
+    return record
+
+
+def get_model_config(store, req):
+    """GET /ai-configs/model-configs/{modelConfigKey}."""
+    return Reply(200, render_model_config(store, model_config_of(store, req)))
+
+
+def post_model_config(store, req):
+    """POST /ai-configs/model-configs: create (200, as the spec says); a duplicate key is a 400 (the spec
+    declares no 409 here)."""
+    body = req.body
+    store.schemas.check_request(body, "ModelConfigPost")
+    require_nonempty(body, "key")
+    configs = model_configs_of(store, req)
+    if body["key"] in configs:
+        raise bad_request("A model config with key %r already exists" % body["key"])
+    record = copy.deepcopy(body)
+    record.setdefault("tags", [])
+    record.update(version=1, **{"global": False, "isRestricted": False})
+    configs[record["key"]] = record
+    return Reply(200, render_model_config(store, record))
+
+
+def delete_model_config(store, req):
+    """DELETE /ai-configs/model-configs/{modelConfigKey}: 204."""
+    model_config_of(store, req)
+    del model_configs_of(store, req)[req.params["modelConfigKey"]]
+    return Reply(204)
+
+
+def restricted_keys(store, req):
+    """The `keys` of a RestrictedModelsRequest body (DELETE bodies are parsed here too)."""
+    if req.body is None:
+        req.body = parse_json_body(req)
+    store.schemas.check_request(req.body, "RestrictedModelsRequest")
+    return req.body["keys"]
+
+
+def post_restricted(store, req):
+    """POST .../model-configs/restricted: restrict each known key; unknown keys come back in errors[]
+    (code 404) and the others are applied (RestrictedModelsResponse)."""
+    configs = model_configs_of(store, req)
+    successes, errors = [], []
+    for key in restricted_keys(store, req):
+        if key in configs:
+            configs[key]["isRestricted"] = True
+            successes.append(key)
+        else:
+            errors.append({"key": key, "message": "Model config not found", "code": 404})
+    return Reply(200, {"successes": successes, "errors": errors})
+
+
+def delete_restricted(store, req):
+    """DELETE .../model-configs/restricted: 204 (the spec's only success, no body); any unknown key is a
+    404 naming the keys, and then nothing is changed."""
+    configs = model_configs_of(store, req)
+    keys = restricted_keys(store, req)
+    unknown = [k for k in keys if k not in configs]
+    if unknown:
+        raise not_found("Model config not found: %s" % ", ".join(unknown))
+    for key in keys:
+        configs[key]["isRestricted"] = False
+    return Reply(204)
+
+
+# ---------------------------------------------------------------------------
+# AI Config metrics handlers (keys: ai_config_metrics, ai_config_variation_metrics,
+# ai_config_quick_stats).  Values are deterministic functions of the request
+# (see README "Metrics"), so that tests can compute what to expect.
+# ---------------------------------------------------------------------------
+
+METRICS_MAX_SPAN_MS = 100 * 86400000
+
+
+def query_epoch_ms(query, name):
+    """Required integer query parameter (epoch ms), 400 when absent or invalid."""
+    values = query.get(name)
+    if not values or not values[0].strip():
+        raise bad_request("Missing required query parameter %s" % name)
+    text = values[0].strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise bad_request("Invalid query parameter %s: %r is not an integer" % (name, values[0]))
+    return int(text)
+
+
+def query_env(query):
+    """Required env query parameter, 400 when absent or empty."""
+    values = query.get("env")
+    if not values or not values[0]:
+        raise bad_request("Missing required query parameter env")
+    return values[0]
+
+
+def metrics_window(req):
+    """(from, to, env) of a metrics request, validated like the spec (to after from, at most 100 days)."""
+    start = query_epoch_ms(req.query, "from")
+    end = query_epoch_ms(req.query, "to")
+    env = query_env(req.query)
+    if end <= start:
+        raise bad_request("to must be after from")
+    if end - start > METRICS_MAX_SPAN_MS:
+        raise bad_request("to may not be more than 100 days after from")
+    return start, end, env
+
+
+def metrics_of(key, env, start, end):
+    """The Metrics of one series: n = whole hours in [from, to), c = len(key), e = len(env)."""
+    n, c, e = (end - start) // 3600000, len(key), len(env)
+    inp, out = 1000 * n * c + e, 200 * n * c + e
+    return {"inputTokens": inp, "outputTokens": out, "totalTokens": inp + out,
+            "generationCount": n * c, "generationSuccessCount": n * c - n, "generationErrorCount": n,
+            "thumbsUp": n * e, "thumbsDown": n, "durationMs": 1500 + 10 * c, "timeToFirstTokenMs": 300 + e,
+            "satisfactionRating": c / (c + e), "inputCost": n * 0.25, "outputCost": n * 0.5,
+            "judgeAccuracy": 0.5 + (c % 5) / 10, "judgeRelevance": 0.75, "judgeToxicity": min(e, 100) / 100}
+
+
+def get_config_metrics(store, req):
+    """getAIConfigMetrics: one Metrics object for the AI Config over [from, to) in env."""
+    start, end, env = metrics_window(req)
+    record = config_of(store, req)
+    return Reply(200, metrics_of(record["key"], env, start, end))
+
+
+def get_config_metrics_by_variation(store, req):
+    """getAIConfigMetricsByVariation: a bare array, one MetricByVariation per current variation."""
+    start, end, env = metrics_window(req)
+    record = config_of(store, req)
+    return Reply(200, [{"variationKey": key, "metrics": metrics_of(key, env, start, end)}
+                       for key in record["variations"]])
+
+
+def get_quick_stats(store, req):
+    """getAIConfigQuickStats: counts of the project; env "no-data" has no averages (nullable)."""
+    env = query_env(req.query)
+    project = project_of(store, req)
+    quiet = env == "no-data"
+    return Reply(200, {"activeConfigs": len(project["configs"]), "activeExperiments": len(env),
+                       "averageSatisfaction7D": None if quiet else 0.8125,
+                       "spendMonthToDate": None if quiet else 12.5 * len(env)})
+
+
+# ---------------------------------------------------------------------------
 # catalog: prompt snippets, AI tools, agent graphs, targeting (issue 16)
 # ---------------------------------------------------------------------------
 
@@ -1126,6 +1298,18 @@ ROUTES = [
     Route("POST", OPT + "/{optimizationKey}/results", post_result, "postAgentOptimizationResult"),
     Route("PATCH", OPT + "/{optimizationKey}/results/{resultId}", patch_result, "patchAgentOptimizationResult"),
     Route("GET", OPT + "/{optimizationKey}/all-results", list_all_results, "listAllAgentOptimizationResults"),
+    # ai_model_configs
+    Route("GET", CFG + "/model-configs", list_model_configs, "listModelConfigs"),
+    Route("POST", CFG + "/model-configs", post_model_config, "postModelConfig"),
+    Route("GET", CFG + "/model-configs/{modelConfigKey}", get_model_config, "getModelConfig"),
+    Route("DELETE", CFG + "/model-configs/{modelConfigKey}", delete_model_config, "deleteModelConfig"),
+    Route("POST", CFG + "/model-configs/restricted", post_restricted, "postRestrictedModels"),
+    Route("DELETE", CFG + "/model-configs/restricted", delete_restricted, "deleteRestrictedModels"),
+    # keys: metrics
+    Route("GET", CFG + "/quick-stats", get_quick_stats, "getAIConfigQuickStats"),
+    Route("GET", CFG + "/{configKey}/metrics", get_config_metrics, "getAIConfigMetrics"),
+    Route("GET", CFG + "/{configKey}/metrics-by-variation", get_config_metrics_by_variation,
+          "getAIConfigMetricsByVariation"),
     # catalog: prompt snippets, AI tools, agent graphs, targeting (issue 16)
     Route("GET", CFG + "/prompt-snippets", list_snippets, "listPromptSnippets"),
     Route("POST", CFG + "/prompt-snippets", post_snippet, "postPromptSnippet"),
@@ -1154,7 +1338,8 @@ ROUTES = [
 def find_route(method, segments):
     """(route, params) for the request; ApiError 404/405 when none fits."""
     matching = [(r, p) for r in ROUTES for p in [r.match(segments)] if p is not None]
-    matching.sort(key=lambda rp: len(rp[1]))  # a literal segment wins over a {parameter}
+    # a literal segment wins over a parameter (ai-configs/model-configs is not the AI Config "model-configs")
+    matching.sort(key=lambda rp: sum(part.startswith("{") for part in rp[0].parts))
     for route, params in matching:
         if route.method == method:
             return route, params

@@ -494,6 +494,39 @@ def seed_optimizations(rng, scale):
     return optimizations, results
 
 
+# ---------------------------------------------------------------------------
+# AI model configs (ai_model_configs): the models the seeded variations, results and judges name
+# (variation.modelConfigKey, judgeModel, modelChoices are model config keys), with their list prices
+# in USD per token.
+
+def model_config(key, model_id, name, provider, prices, restricted=False, global_=True, **extra):
+    """A ModelConfig; prices is (input, output, cached input or None) in USD per token."""
+    item = {"key": key, "id": model_id, "name": name, "provider": provider, "icon": provider.lower(),
+            "global": global_, "params": {}, "customParams": {}, "tags": [provider.lower()], "version": 1,
+            "costPerInputToken": prices[0], "costPerOutputToken": prices[1], "isRestricted": restricted}
+    if prices[2] is not None:
+        item["costPerCachedInputToken"] = prices[2]
+    item.update(extra)
+    return item
+
+
+def seed_model_configs():
+    """The model configs of project `default`, by key."""
+    return [
+        model_config("OpenAI.gpt-4o", "gpt-4o", "GPT-4o", "OpenAI", (2.5e-06, 1e-05, 1.25e-06),
+                     params={"temperature": 0.7, "maxTokens": 4096}),
+        model_config("OpenAI.gpt-4o-mini", "gpt-4o-mini", "GPT-4o mini", "OpenAI", (1.5e-07, 6e-07, 7.5e-08),
+                     params={"temperature": 0.7, "maxTokens": 4096}),
+        model_config("Anthropic.claude-3-7-sonnet-latest", "claude-3-7-sonnet-latest", "Claude 3.7 Sonnet",
+                     "Anthropic", (3e-06, 1.5e-05, 3e-07), params={"maxTokens": 8192}),
+        model_config("Anthropic.claude-3-5-haiku-latest", "claude-3-5-haiku-latest", "Claude 3.5 Haiku",
+                     "Anthropic", (8e-07, 4e-06, 8e-08), restricted=True, params={"maxTokens": 8192}),
+        model_config("acme.support-llama", "llama-3.1-70b-instruct", "Acme support Llama (self-hosted)",
+                     "Custom", (9e-07, 9e-07, None), global_=False, tags=["self-hosted", "support"],
+                     customParams={"endpoint": "https://llm.acme-support.example/v1", "timeoutMs": 30000}),
+    ]
+
+
 def build_seed(scale=1):
     """The whole seed: members, teams and the two projects."""
     rng = random.Random(SEED)
@@ -504,6 +537,7 @@ def build_seed(scale=1):
         "teams": [dict(t) for t in TEAMS],
         "projects": {
             "default": {"configs": configs, "optimizations": optimizations, "results": results,
+                        "model_configs": seed_model_configs(),
                         "catalog": seed_catalog(configs)},
             "empty-project": {"configs": [], "optimizations": [], "results": {}},
         },
