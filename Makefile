@@ -21,6 +21,7 @@ OBJS = \
 	src/planner.o \
 	src/scan.o \
 	src/stats.o \
+	src/window.o \
 	src/xact.o
 
 EXTENSION = ldai_fdw
@@ -29,7 +30,7 @@ EXTENSION = ldai_fdw
 DATA = ldai_fdw--1.0.sql ldai_fdw--1.0--1.1.sql
 PGFILEDESC = "ldai_fdw - foreign-data wrapper for LaunchDarkly AI Configs"
 
-REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins prefetch batch interrupts security write_safety on_commit keysafety lifecycle modify_scan upgrade reads metrics models ratelimit
+REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins prefetch batch interrupts security write_safety on_commit keysafety lifecycle modify_scan upgrade reads metrics models ratelimit catalog catalog_children
 REGRESS_OPTS = --load-extension=ldai_fdw
 
 SHLIB_LINK = -lcurl -lcjson

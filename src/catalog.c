@@ -21,9 +21,15 @@
  *				unbound reads that list, then one series per value);
  *				list_field is the items' field with the value ("key" if NULL)
  *	option		the table option that fixes the key (validated like a key,
- *				refused on a table whose resource has no such column)
+ *				refused on a table whose resource has no such column); with
+ *				option_default, only a default that a WHERE condition on the
+ *				key overrides (env, bucket)
  *	render		how a value is written: its text, or a timestamp as epoch
  *				milliseconds
+ *	bind		how WHERE gives a value: "key = v" / "key IN (...)", or as one
+ *				end of a window ("period_start >= a", "period_end <= b"; the
+ *				window, cut into buckets, is window.c's)
+ *	example		the condition a hint suggests when a required key is missing
  *	query		set: the key is a query parameter of that name, not a path
  *				segment; an endpoint lists such keys in its "query" mask and
  *				ld_build_path appends them (?name=value&...), before the
@@ -218,7 +224,262 @@ static const LdColumn model_config_columns[] = {
 	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
 };
 
+/* ---- ai_config_metrics, ai_config_variation_metrics: a window's metrics ---- */
+#define WINDOW (LD_KEY_BIT(LDK_ENV) | LD_KEY_BIT(LDK_FROM) | LD_KEY_BIT(LDK_TO))
+#define SERIES (WINDOW | LD_KEY_BIT(LDK_BUCKET))
+
+static const LdEndpoint metrics_endpoints[] = {
+	{P "/ai-configs/{config_key}/metrics", LD_SHAPE_ITEM, WINDOW, NULL, 0, SERIES},
+};
+
+static const LdEndpoint variation_metrics_endpoints[] = {
+	{P "/ai-configs/{config_key}/metrics-by-variation", LD_SHAPE_ARRAY, WINDOW, NULL, 0,
+	SERIES},
+};
+
+/* the window columns: every one from the request, not the body */
+#define WINDOW_COLUMNS \
+	{"config_key", "text", NULL, LDK_CONFIG, LDC_PATH}, \
+	{"env", "text", NULL, LDK_ENV, LDC_PATH}, \
+	{"bucket", "text", NULL, LDK_BUCKET, LDC_PATH}, \
+	{"period_start", "timestamptz", NULL, LDK_FROM, LDC_PATH}, \
+	{"period_end", "timestamptz", NULL, LDK_TO, LDC_PATH}
+
+/* the Metrics object's fields: top-level (default names) or nested */
+#define MF_TOP(f) NULL
+#define MF_NESTED(f) "metrics." f
+#define METRIC_COLUMNS(MF) \
+	{"input_tokens", "bigint", MF("inputTokens")}, \
+	{"output_tokens", "bigint", MF("outputTokens")}, \
+	{"total_tokens", "bigint", MF("totalTokens")}, \
+	{"generation_count", "bigint", MF("generationCount")}, \
+	{"generation_success_count", "bigint", MF("generationSuccessCount")}, \
+	{"generation_error_count", "bigint", MF("generationErrorCount")}, \
+	{"thumbs_up", "bigint", MF("thumbsUp")}, \
+	{"thumbs_down", "bigint", MF("thumbsDown")}, \
+	{"duration_ms", "bigint", MF("durationMs")}, \
+	{"time_to_first_token_ms", "bigint", MF("timeToFirstTokenMs")}, \
+	{"satisfaction_rating", "float8", MF("satisfactionRating")}, \
+	{"input_cost", "float8", MF("inputCost")}, \
+	{"output_cost", "float8", MF("outputCost")}, \
+	{"judge_accuracy", "float8", MF("judgeAccuracy")}, \
+	{"judge_relevance", "float8", MF("judgeRelevance")}, \
+	{"judge_toxicity", "float8", MF("judgeToxicity")}
+
+static const LdColumn metrics_columns[] = {
+	WINDOW_COLUMNS,
+	METRIC_COLUMNS(MF_TOP),
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+static const LdColumn variation_metrics_columns[] = {
+	WINDOW_COLUMNS,
+	{"variation_key", "text", NULL, 0, 0},
+	METRIC_COLUMNS(MF_NESTED),
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_config_quick_stats: one row per environment ---- */
+static const LdEndpoint quick_stats_endpoints[] = {
+	{P "/ai-configs/quick-stats", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_ENV), NULL, 0,
+	LD_KEY_BIT(LDK_ENV)},
+};
+
+static const LdColumn quick_stats_columns[] = {
+	{"env", "text", NULL, LDK_ENV, LDC_PATH},
+	{"active_configs", "integer", NULL, 0, 0},
+	{"active_experiments", "integer", NULL, 0, 0},
+	{"average_satisfaction_7d", "float8", "averageSatisfaction7D", 0, 0},
+	{"spend_month_to_date", "float8", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_prompt_snippets ---- */
+static const LdEndpoint snippet_endpoints[] = {
+	{P "/ai-configs/prompt-snippets/{key}", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_ITEM)},
+	{P "/ai-configs/prompt-snippets", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn snippet_columns[] = {
+	{"key", "text", NULL, LDK_ITEM, WR},
+	{"name", "text", NULL, 0, WR | LDC_UPDATE},
+	{"description", "text", NULL, 0, W},
+	{"text", "text", NULL, 0, WR | LDC_UPDATE},
+	{"tags", "text[]", NULL, 0, W},
+	{"version", "integer", NULL, 0, 0},
+	{"maintainer", "jsonb", "_maintainer", 0, 0},
+	{"maintainer_id", "text", "_maintainer._id", 0, W, "maintainerId"},
+	{"maintainer_team_key", "text", "_maintainer.key", 0, W, "maintainerTeamKey"},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_tools ---- */
+static const LdEndpoint tool_endpoints[] = {
+	{P "/ai-tools/{key}", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_ITEM)},
+	{P "/ai-tools", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn tool_columns[] = {
+	{"key", "text", NULL, LDK_ITEM, WR},
+	{"description", "text", NULL, 0, W},
+	{"schema", "jsonb", NULL, 0, WR | LDC_UPDATE},
+	{"custom_parameters", "jsonb", NULL, 0, W},
+	{"tags", "text[]", NULL, 0, W},
+	{"version", "integer", NULL, 0, 0},
+	{"maintainer", "jsonb", "_maintainer", 0, 0},
+	{"maintainer_id", "text", "_maintainer._id", 0, W, "maintainerId"},
+	{"maintainer_team_key", "text", "_maintainer.key", 0, W, "maintainerTeamKey"},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_agent_graphs: beta; the list leaves out edges ---- */
+static const LdEndpoint graph_endpoints[] = {
+	{P "/agent-graphs/{key}", LD_SHAPE_ITEM, LD_KEY_BIT(LDK_ITEM)},
+	{P "/agent-graphs", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn graph_columns[] = {
+	{"key", "text", NULL, LDK_ITEM, WR},
+	{"name", "text", NULL, 0, WR | LDC_UPDATE},
+	{"description", "text", NULL, 0, W},
+	/* the API takes the root and the edges together or not at all */
+	{"root_config_key", "text", NULL, 0, W, NULL, "edges"},
+	{"edges", "jsonb", NULL, 0, W | LDC_ITEM_ONLY, NULL, "root_config_key"},
+	{"maintainer", "jsonb", "_maintainer", 0, 0},
+	{"maintainer_id", "text", "_maintainer._id", 0, W, "maintainerId"},
+	{"maintainer_team_key", "text", "_maintainer.key", 0, W, "maintainerTeamKey"},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"updated_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_prompt_snippet_versions / _references: under a snippet ---- */
+static const LdEndpoint snippet_version_endpoints[] = {
+	{P "/ai-configs/prompt-snippets/{snippet_key}/versions", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn snippet_version_columns[] = {
+	{"snippet_key", "text", NULL, LDK_SNIPPET, LDC_PATH},
+	{"key", "text", NULL, 0, 0},
+	{"name", "text", NULL, 0, 0},
+	{"description", "text", NULL, 0, 0},
+	{"text", "text", NULL, 0, 0},
+	{"tags", "text[]", NULL, 0, 0},
+	{"version", "integer", NULL, 0, 0},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+static const LdEndpoint snippet_reference_endpoints[] = {
+	{P "/ai-configs/prompt-snippets/{snippet_key}/references", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn snippet_reference_columns[] = {
+	{"snippet_key", "text", NULL, LDK_SNIPPET, LDC_PATH},
+	{"ai_config_key", "text", NULL, 0, 0},
+	{"ai_config_name", "text", NULL, 0, 0},
+	{"variation_id", "text", NULL, 0, 0},
+	{"variation_key", "text", NULL, 0, 0},
+	{"variation_name", "text", NULL, 0, 0},
+	{"resource_version", "integer", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_tool_versions / _references: under a tool ---- */
+static const LdEndpoint tool_version_endpoints[] = {
+	{P "/ai-tools/{tool_key}/versions", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn tool_version_columns[] = {
+	{"tool_key", "text", NULL, LDK_TOOL, LDC_PATH},
+	{"key", "text", NULL, 0, 0},
+	{"description", "text", NULL, 0, 0},
+	{"schema", "jsonb", NULL, 0, 0},
+	{"custom_parameters", "jsonb", NULL, 0, 0},
+	{"tags", "text[]", NULL, 0, 0},
+	{"version", "integer", NULL, 0, 0},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+static const LdEndpoint tool_reference_endpoints[] = {
+	{P "/ai-tools/{tool_key}/references", LD_SHAPE_PAGED, 0},
+};
+
+static const LdColumn tool_reference_columns[] = {
+	{"tool_key", "text", NULL, LDK_TOOL, LDC_PATH},
+	{"ai_config_key", "text", NULL, 0, 0},
+	{"ai_config_name", "text", NULL, 0, 0},
+	{"variation_id", "text", NULL, 0, 0},
+	{"variation_key", "text", NULL, 0, 0},
+	{"variation_name", "text", NULL, 0, 0},
+	{"tool_version", "integer", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_agent_graph_edges: the edges of each graph's item ---- */
+static const LdEndpoint graph_edge_endpoints[] = {
+	{P "/agent-graphs/{graph_key}", LD_SHAPE_ITEM, 0, "edges", LDK_GRAPH},
+};
+
+static const LdColumn graph_edge_columns[] = {
+	{"graph_key", "text", NULL, LDK_GRAPH, LDC_PATH},
+	{"key", "text", NULL, 0, 0},
+	{"source_config", "text", NULL, 0, 0},
+	{"target_config", "text", NULL, 0, 0},
+	{"handoff", "jsonb", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_config_variation_versions: every version of one variation ---- */
+static const LdEndpoint variation_version_endpoints[] = {
+	{P "/ai-configs/{config_key}/variations/{variation_key}", LD_SHAPE_LIST,
+	LD_KEY_BIT(LDK_VARIATION)},
+};
+
+static const LdColumn variation_version_columns[] = {
+	{"config_key", "text", NULL, LDK_CONFIG, LDC_PATH},
+	{"variation_key", "text", NULL, LDK_VARIATION, LDC_PATH},
+	{"id", "text", "_id", 0, 0},
+	{"key", "text", NULL, 0, 0},
+	{"name", "text", NULL, 0, 0},
+	{"model", "jsonb", NULL, 0, 0},
+	{"model_config_key", "text", NULL, 0, 0},
+	{"version", "integer", NULL, 0, 0},
+	{"state", "text", NULL, 0, 0},
+	{"instructions", "text", NULL, 0, 0},
+	{"messages", "jsonb", NULL, 0, 0},
+	{"tools", "jsonb", NULL, 0, 0},
+	{"judge_configuration", "jsonb", NULL, 0, 0},
+	{"created_at", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
+/* ---- ai_config_targeting: one row per member of "environments" ---- */
+static const LdEndpoint targeting_endpoints[] = {
+	{P "/ai-configs/{config_key}/targeting", LD_SHAPE_ITEM, 0, "environments", LDK_CONFIG},
+};
+
+static const LdColumn targeting_columns[] = {
+	{"config_key", "text", NULL, LDK_CONFIG, LDC_PATH},
+	{"env", "text", NULL, 0, LDC_MAP_KEY},
+	{"environment_name", "text", "_environmentName", 0, 0},
+	{"version", "integer", "_version", 0, 0},
+	{"enabled", "boolean", NULL, 0, 0},
+	{"off_variation", "integer", NULL, 0, 0},
+	{"fallthrough", "jsonb", NULL, 0, 0},
+	{"rules", "jsonb", NULL, 0, 0},
+	{"targets", "jsonb", NULL, 0, 0},
+	{"context_targets", "jsonb", NULL, 0, 0},
+	{"track_events", "boolean", NULL, 0, 0},
+	{"last_modified", "timestamptz", NULL, 0, 0},
+	{"attrs", "jsonb", NULL, 0, LDC_WHOLE},
+};
+
 #define N(a) ((int) lengthof(a))
+#define BETA "LD-API-Version: beta"
 
 static const LdResource resources[] = {
 	{"ai_configs", config_endpoints, N(config_endpoints),
@@ -245,6 +506,37 @@ static const LdResource resources[] = {
 		model_config_columns, N(model_config_columns), 30,
 		{P "/ai-configs/model-configs", P "/ai-configs/model-configs/{key}", true, true,
 	NULL, P "/ai-configs/model-configs/restricted"}},
+	{"ai_config_metrics", metrics_endpoints, N(metrics_endpoints),
+	metrics_columns, N(metrics_columns), 1},
+	{"ai_config_variation_metrics", variation_metrics_endpoints,
+		N(variation_metrics_endpoints), variation_metrics_columns,
+	N(variation_metrics_columns), 3},
+	{"ai_config_quick_stats", quick_stats_endpoints, N(quick_stats_endpoints),
+	quick_stats_columns, N(quick_stats_columns), 1},
+	{"ai_prompt_snippets", snippet_endpoints, N(snippet_endpoints),
+		snippet_columns, N(snippet_columns), 50,
+	{P "/ai-configs/prompt-snippets", P "/ai-configs/prompt-snippets/{key}", true, true}},
+	{"ai_tools", tool_endpoints, N(tool_endpoints), tool_columns, N(tool_columns), 50,
+	{P "/ai-tools", P "/ai-tools/{key}", true, true}},
+	{"ai_agent_graphs", graph_endpoints, N(graph_endpoints),
+		graph_columns, N(graph_columns), 20,
+	{P "/agent-graphs", P "/agent-graphs/{key}", true, true}, BETA},
+	{"ai_prompt_snippet_versions", snippet_version_endpoints, N(snippet_version_endpoints),
+	snippet_version_columns, N(snippet_version_columns), 5},
+	{"ai_prompt_snippet_references", snippet_reference_endpoints,
+		N(snippet_reference_endpoints), snippet_reference_columns,
+	N(snippet_reference_columns), 10},
+	{"ai_tool_versions", tool_version_endpoints, N(tool_version_endpoints),
+	tool_version_columns, N(tool_version_columns), 5},
+	{"ai_tool_references", tool_reference_endpoints, N(tool_reference_endpoints),
+	tool_reference_columns, N(tool_reference_columns), 10},
+	{"ai_agent_graph_edges", graph_edge_endpoints, N(graph_edge_endpoints),
+	graph_edge_columns, N(graph_edge_columns), 5},
+	{"ai_config_variation_versions", variation_version_endpoints,
+		N(variation_version_endpoints), variation_version_columns,
+	N(variation_version_columns), 3},
+	{"ai_config_targeting", targeting_endpoints, N(targeting_endpoints),
+	targeting_columns, N(targeting_columns), 3},
 };
 
 /* the key table: see the file header */
@@ -255,6 +547,19 @@ static const LdKeyDef key_defs[LDK_COUNT] = {
 	[LDK_ITEM] = {"key", "item"},
 	[LDK_RUN] = {"run_id", "run"},
 	[LDK_ID] = {"id", "result"},
+	[LDK_ENV] = {"env", "environment", NULL, NULL, "env", LDR_TEXT, "env", LDB_EQUAL,
+	"env = 'production'", true},
+	[LDK_BUCKET] = {"bucket", "bucket", NULL, NULL, "bucket", LDR_TEXT, NULL, LDB_EQUAL,
+	NULL, true},
+	[LDK_FROM] = {"period_start", "window start", NULL, NULL, NULL, LDR_EPOCH_MS, "from",
+	LDB_LOWER, "period_start >= now() - interval '7 days'"},
+	[LDK_TO] = {"period_end", "window end", NULL, NULL, NULL, LDR_EPOCH_MS, "to",
+	LDB_UPPER, "period_end <= now()"},
+	[LDK_SNIPPET] = {"snippet_key", "prompt snippet", P "/ai-configs/prompt-snippets"},
+	[LDK_TOOL] = {"tool_key", "AI tool", P "/ai-tools"},
+	[LDK_GRAPH] = {"graph_key", "agent graph", P "/agent-graphs"},
+	[LDK_VARIATION] = {"variation_key", "variation", NULL, NULL, NULL, LDR_TEXT, NULL,
+	LDB_EQUAL, "variation_key = 'default'"},
 };
 
 /*
@@ -411,8 +716,8 @@ ld_enumerated_key(const LdEndpoint *ep, uint32 bound)
 /*
  * ld_key_text
  *		A key's value as the request carries it (before escaping): epoch
- *		milliseconds for a timestamp of an LDR_EPOCH_MS key (rounded down),
- *		else the value's text.
+ *		milliseconds for a timestamp of an LDR_EPOCH_MS key (rounded down,
+ *		up for a window's end), else the value's text.
  */
 char *
 ld_key_text(LdKey key, Oid typid, Datum value)
@@ -423,9 +728,49 @@ ld_key_text(LdKey key, Oid typid, Datum value)
 		int64		us = DatumGetInt64(value);
 		int64		ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
 
+		/* a window's end is rounded up: widened, never narrowed */
+		if (key_defs[key].bind == LDB_UPPER && ms * 1000 != us)
+			ms++;
 		return psprintf(INT64_FORMAT, ms + INT64CONST(946684800000));
 	}
 	return ld_datum_text(typid, value);
+}
+
+/*
+ * ld_bucket_width
+ *		The width in milliseconds of a metrics bucket (the bucket option
+ *		or column): 0 for "none" (the whole window), -1 if unknown.
+ */
+int64
+ld_bucket_width(const char *name)
+{
+	if (strcmp(name, "none") == 0)
+		return 0;
+	if (strcmp(name, "hour") == 0)
+		return INT64CONST(3600000);
+	if (strcmp(name, "day") == 0)
+		return INT64CONST(86400000);
+	if (strcmp(name, "week") == 0)
+		return INT64CONST(7) * 86400000;
+	return -1;
+}
+
+/*
+ * ld_bucket_floor
+ *		The start of the UTC bucket holding ms (epoch milliseconds): hours
+ *		and days at their UTC boundary, weeks on Monday 00:00 UTC (the
+ *		epoch was a Thursday: weeks are counted from 1970-01-05).
+ */
+int64
+ld_bucket_floor(int64 ms, int64 width)
+{
+	int64		origin = width == INT64CONST(7) * 86400000 ? INT64CONST(4) * 86400000 : 0;
+	int64		rel = ms - origin;
+	int64		q = rel / width;
+
+	if (rel % width < 0)
+		q--;
+	return q * width + origin;
 }
 
 /*
@@ -638,10 +983,85 @@ ld_build_path(const LdEndpoint *ep, const char *project,
 	}
 	for (k = 1; k < LDK_COUNT; k++)
 	{
-		if (!(ep->query & LD_KEY_BIT(k)))
+		if (!(ep->query & LD_KEY_BIT(k)) || key_defs[k].query == NULL)
 			continue;
 		appendStringInfo(&buf, "%s%s=", ld_query_sep(buf.data), key_defs[k].query);
 		append_value(&buf, key_defs[k].name, keyvals[k], false, escape);
 	}
 	return buf.data;
+}
+
+/*
+ * template_matches
+ *		Whether a request path (its query aside) is an instance of an
+ *		endpoint template: literal segments equal, each {placeholder} one
+ *		non-empty segment.  Values are escaped, so they hold no '/'.
+ */
+static bool
+template_matches(const char *tmpl, const char *path)
+{
+	while (*tmpl && *path && *path != '?')
+	{
+		if (*tmpl == '{')
+		{
+			const char *close = strchr(tmpl, '}');
+
+			if (close == NULL || *path == '/')
+				return false;
+			tmpl = close + 1;
+			while (*path && *path != '/' && *path != '?')
+				path++;
+			continue;
+		}
+		if (*tmpl++ != *path++)
+			return false;
+	}
+	return *tmpl == '\0' && (*path == '\0' || *path == '?');
+}
+
+/*
+ * ld_path_header
+ *		The header a request to path needs because its resource says so
+ *		(agent graphs: LD-API-Version: beta on every call), or NULL.  Asked
+ *		for every request, so reads, prefetches, enumerations and writes
+ *		alike carry it.
+ */
+const char *
+ld_path_header(const char *path)
+{
+	int			i,
+				e;
+
+	for (i = 0; i < N(resources); i++)
+	{
+		const LdResource *res = &resources[i];
+
+		if (res->header == NULL)
+			continue;
+		for (e = 0; e < res->nendpoints; e++)
+			if (template_matches(res->endpoints[e].path, path))
+				return res->header;
+		if ((res->writes.create && template_matches(res->writes.create, path)) ||
+			(res->writes.item && template_matches(res->writes.item, path)))
+			return res->header;
+	}
+	return NULL;
+}
+
+/*
+ * ld_item_endpoint
+ *		The endpoint that returns one item by its own key (for columns only
+ *		the item has), or NULL.
+ */
+const LdEndpoint *
+ld_item_endpoint(const LdResource *res)
+{
+	int			e;
+
+	for (e = 0; e < res->nendpoints; e++)
+		if (res->endpoints[e].shape == LD_SHAPE_ITEM &&
+			res->endpoints[e].binds == LD_KEY_BIT(LDK_ITEM) &&
+			res->endpoints[e].embedded == NULL)
+			return &res->endpoints[e];
+	return NULL;
 }

@@ -649,7 +649,8 @@ fill_request(LdhRequest *req, LdConn *conn, const char *method, const char *path
 	req->method = method;
 	req->url = psprintf("%s%s", conn->base_url, path);
 	req->api_key = conn->api_key;
-	req->extra_header = extra_header;
+	/* a resource whose every request needs a header (catalog.c) */
+	req->extra_header = extra_header ? extra_header : ld_path_header(path);
 	req->body = body;
 	req->body_len = body ? strlen(body) : 0;
 }

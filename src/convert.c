@@ -410,6 +410,9 @@ ld_build_attrs(Relation rel, const LdResource *res, List *retrieved,
 		else if (col != NULL && (col->flags & LDC_WHOLE) &&
 				 GetForeignColumnOptions(RelationGetRelid(rel), attnum) == NIL)
 			a->source = LDS_WHOLE;
+		else if (col != NULL && (col->flags & LDC_MAP_KEY) &&
+				 GetForeignColumnOptions(RelationGetRelid(rel), attnum) == NIL)
+			a->source = LDS_MAP_KEY;
 		split_path(a);
 		ld_init_type(&a->type, att->atttypid, att->atttypmod);
 	}
@@ -988,6 +991,13 @@ ld_fill_slot(const LdAttr *attrs, int nattrs, TupleTableSlot *slot,
 		}
 		else if (a->source == LDS_WHOLE)
 			slot->tts_values[j] = json_to_datum(a, row, &slot->tts_isnull[j], &memo);
+		else if (a->source == LDS_MAP_KEY)
+		{
+			/* a row that is a member of an object map: the member's name */
+			slot->tts_isnull[j] = (row->string == NULL);
+			if (row->string != NULL)
+				slot->tts_values[j] = ld_text_to_datum(a, row->string);
+		}
 		else
 		{
 			const cJSON *v;

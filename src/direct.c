@@ -170,7 +170,8 @@ ldPlanDirectModify(PlannerInfo *root, ModifyTable *plan, Index resultRelation,
 	if (plan->operation == CMD_UPDATE)
 	{
 		targets = ld_update_targets(root, resultRelation, rte->relid, res);
-		if (targets == NIL || !set_values(root, resultRelation, targets, &exprs))
+		if (targets == NIL || !ld_targets_complete(rte->relid, res, targets) ||
+			!set_values(root, resultRelation, targets, &exprs))
 			return false;
 	}
 

@@ -71,6 +71,35 @@ limit_query(const char *path, int page_size, Expr *count, Expr *offset)
 }
 
 /*
+ * reads_item_only
+ *		Whether a list scan reads a column only the item endpoint has, so
+ *		each row costs one more GET (scan.c reads the item of every row).
+ */
+static bool
+reads_item_only(ForeignScanState *node, const LdResource *res, const LdEndpoint *ep)
+{
+	List	   *retrieved = (List *) list_nth(((ForeignScan *) node->ss.ps.plan)->fdw_private,
+											  LdPrivRetrieved);
+	Relation	rel = node->ss.ss_currentRelation;
+	ListCell   *lc;
+
+	if (rel == NULL || ep->shape == LD_SHAPE_ITEM || ep->embedded != NULL ||
+		ld_item_endpoint(res) == NULL)
+		return false;
+	foreach(lc, retrieved)
+	{
+		AttrNumber	attnum = lfirst_int(lc);
+		const LdColumn *col = ld_find_column(res, NameStr(TupleDescAttr(RelationGetDescr(rel),
+																		attnum - 1)->attname));
+
+		if (col != NULL && (col->flags & LDC_ITEM_ONLY) &&
+			GetForeignColumnOptions(RelationGetRelid(rel), attnum) == NIL)
+			return true;
+	}
+	return false;
+}
+
+/*
  * ld_explain_requests
  *		The requests of a scan: the enumeration list first when a key of
  *		the endpoint is enumerated, then the endpoint.
@@ -127,5 +156,13 @@ ld_explain_requests(ForeignScanState *node)
 						limit_query(path, opts.page_size,
 									has_limit ? list_nth(fsplan->fdw_exprs, nkeys) : NULL,
 									has_limit ? list_nth(fsplan->fdw_exprs, nkeys + 1) : NULL));
-	return lappend(lines, psprintf("GET %s", path));
+	lines = lappend(lines, psprintf("GET %s", path));
+	if (reads_item_only(node, res, ep))
+	{
+		keys[LDK_ITEM] = NULL;
+		lines = lappend(lines, psprintf("GET %s (one per row)",
+										ld_build_path(ld_item_endpoint(res),
+													  escaped(opts.project_key), keys, false)));
+	}
+	return lines;
 }

@@ -59,8 +59,24 @@ typedef enum LdKey
 	LDK_ITEM,					/* {key}: the item's own key */
 	LDK_RUN,					/* {run_id} */
 	LDK_ID,						/* {id}: a result's id */
+	LDK_ENV,					/* ?env=: an environment key */
+	LDK_BUCKET,					/* a metrics window's bucket (not sent) */
+	LDK_FROM,					/* ?from=: a window's start, epoch ms */
+	LDK_TO,						/* ?to=: a window's end, epoch ms */
+	LDK_SNIPPET,				/* {snippet_key} */
+	LDK_TOOL,					/* {tool_key} */
+	LDK_GRAPH,					/* {graph_key} */
+	LDK_VARIATION,				/* {variation_key} */
 	LDK_COUNT
 } LdKey;
+
+/* how WHERE binds a key: "column = value", or one end of a range */
+typedef enum LdKeyBind
+{
+	LDB_EQUAL = 0,				/* key = v, key IN (...) */
+	LDB_LOWER,					/* key >= v, key > v: the window's start */
+	LDB_UPPER					/* key <= v, key < v: the window's end */
+} LdKeyBind;
 
 /* how a key's value is written into a request */
 typedef enum LdKeyRender
@@ -81,7 +97,15 @@ typedef struct LdKeyDef
 	LdKeyRender render;
 	const char *query;			/* query parameter name: sent as ?query=value
 								 * rather than as a path segment; NULL: a
-								 * path segment {name} */
+								 * path segment {name} (or, in an endpoint's
+								 * query mask, a key that shapes the series
+								 * without being sent: bucket) */
+	LdKeyBind	bind;
+	const char *example;		/* the WHERE condition a hint shows when the
+								 * key is required and missing */
+	bool		option_default; /* the option is a default that a WHERE
+								 * condition overrides (env, bucket), rather
+								 * than fixing the key (config_key) */
 } LdKeyDef;
 
 /* what an endpoint returns */
@@ -100,6 +124,11 @@ typedef enum LdShape
 #define LDC_REQUIRED	0x0008	/* required in a POST body */
 #define LDC_UPDATE		0x0010	/* accepted in a PATCH body */
 #define LDC_MEMBER		0x0020	/* UPDATE: membership in LdWrites.member_list */
+#define LDC_ITEM_ONLY	0x0040	/* only the item endpoint returns it: a list
+								 * row that needs it is read with one GET of
+								 * its item */
+#define LDC_MAP_KEY		0x0080	/* the key of the map entry the row is
+								 * (rows embedded as an object's members) */
 
 typedef struct LdColumn
 {
@@ -109,6 +138,8 @@ typedef struct LdColumn
 	LdKey		key;			/* path key this column carries, if any */
 	uint16		flags;			/* LDC_* */
 	const char *write_field;	/* field name in request bodies, if different */
+	const char *with;			/* a column the API wants in the same body
+								 * whenever this one is sent, or NULL */
 } LdColumn;
 
 typedef struct LdEndpoint
@@ -118,7 +149,8 @@ typedef struct LdEndpoint
 	uint32		binds;			/* LdKey bits that must come from conditions */
 	const char *embedded;		/* rows are this array inside each item */
 	LdKey		embedded_parent;	/* the key the enclosing item provides */
-	uint32		query;			/* LdKey bits sent as query parameters */
+	uint32		query;			/* LdKey bits beyond the path: query
+								 * parameters, and series keys (bucket) */
 } LdEndpoint;
 
 /* how rows are written: POST to create, PATCH/DELETE on the item path */
@@ -148,6 +180,7 @@ typedef struct LdResource
 	int			ncolumns;
 	double		rows_per_series;	/* planner's row guess per request series */
 	LdWrites	writes;
+	const char *header;			/* a header every request needs, or NULL */
 } LdResource;
 
 #define LD_KEY_BIT(k) (1u << (k))
@@ -167,6 +200,8 @@ extern uint32 ld_resource_keys(const LdResource *res);
 extern LdKey ld_enumerated_key(const LdEndpoint *ep, uint32 bound);
 extern char *ld_key_text(LdKey key, Oid typid, Datum value);
 extern const char *ld_query_sep(const char *path);
+extern int64 ld_bucket_width(const char *name);
+extern int64 ld_bucket_floor(int64 ms, int64 width);
 extern char *ld_default_field(const char *column);
 extern uint32 ld_endpoint_keys(const LdEndpoint *ep);
 extern const LdColumn *ld_key_column(const LdResource *res, LdKey key);
@@ -176,6 +211,8 @@ extern void ld_check_key_value(const char *name, const char *value);
 extern char *ld_escape_segment(const char *value);
 extern char *ld_build_path(const LdEndpoint *ep, const char *project,
 						   const char *const *keyvals, bool escape);
+extern const char *ld_path_header(const char *path);
+extern const LdEndpoint *ld_item_endpoint(const LdResource *res);
 
 /* ----------------------------------------------------------------
  * Options (option.c)
@@ -345,7 +382,8 @@ typedef enum LdSource
 {
 	LDS_FIELD,					/* a JSON field of the item */
 	LDS_PATH_KEY,				/* the request path (parent key) */
-	LDS_WHOLE					/* the whole item */
+	LDS_WHOLE,					/* the whole item */
+	LDS_MAP_KEY					/* the member name of an embedded map entry */
 } LdSource;
 
 /* how a JSON value becomes a Datum of the column's type */
@@ -435,7 +473,9 @@ enum LdScanPrivate
 	/* nonzero when the statement writes the scanned table (Integer) */
 	LdPrivReadAll,
 	/* a pushed count(*): the foreign table's OID, else 0 (Integer) */
-	LdPrivCountRelid
+	LdPrivCountRelid,
+	/* for each key entry, 1 when its range condition is strict (> or <) */
+	LdPrivKeyStrict
 };
 
 /* in planner.c */
@@ -465,6 +505,25 @@ extern void ldEndForeignScan(ForeignScanState *node);
 extern void ldExplainForeignScan(ForeignScanState *node, ExplainState *es);
 extern bool ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 								  BlockNumber *totalpages);
+
+/* ----------------------------------------------------------------
+ * The metrics window (window.c)
+ * ----------------------------------------------------------------
+ */
+
+/* one window of a metrics scan: one series */
+typedef struct LdWindow
+{
+	char	   *bucket;			/* none, hour, day, week */
+	char	   *from_ms;		/* the request's from and to (epoch ms) */
+	char	   *to_ms;
+	char	   *start;			/* the row's period_start and period_end */
+	char	   *end;
+} LdWindow;
+
+extern int64 ld_window_bound(LdKey key, Oid typid, Datum value, bool strict);
+extern char *ld_window_text(int64 us);
+extern List *ld_build_windows(int64 lower, int64 upper, List *buckets);
 
 /* ----------------------------------------------------------------
  * EXPLAIN (explain.c)
@@ -497,6 +556,8 @@ typedef struct LdModifyState
 	AttrNumber	key_junk[LDK_COUNT];	/* identity junk columns, 0 = none */
 	Oid			key_type[LDK_COUNT];
 	AttrNumber	wholerow_junk;	/* DELETE RETURNING: the row as read */
+	AttrNumber *with_junk;		/* UPDATE: per attrs[] entry, the junk column
+								 * of the value a partner column sends along */
 	char		new_run_id[37]; /* INSERT: run_id for rows that give none */
 	int64		rows;			/* rows handed to us before this one */
 	int64		sent;			/* rows whose request succeeded */
@@ -548,6 +609,7 @@ extern int	ldIsForeignRelUpdatable(Relation rel);
 extern List *ld_update_targets(PlannerInfo *root, Index resultRelation,
 							   Oid relid, const LdResource *res);
 extern const char *ld_body_field(const LdResource *res, const LdAttr *a);
+extern bool ld_targets_complete(Oid relid, const LdResource *res, List *targets);
 extern void ld_row_error_callback(void *arg);
 extern MemoryContext ld_begin_rows(LdModifyState *s, ErrorContextCallback *errcb,
 								   LdRowContext *rc);

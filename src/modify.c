@@ -48,6 +48,7 @@ static const char *deferred_request(LdModifyState *s, const char *const *keys,
 									cJSON *body, char **text);
 static void deleted_row(LdModifyState *s, ResultRelInfo *rinfo, TupleTableSlot *slot,
 						TupleTableSlot *planSlot);
+static void missing_partner(LdModifyState *s, const char *name, const char *partner);
 
 /*
  * rel_resource
@@ -58,6 +59,74 @@ rel_resource(Relation rel, LdOptions *opts)
 {
 	ld_get_options(RelationGetRelid(rel), opts);
 	return ld_find_resource(opts->resource);
+}
+
+/*
+ * partner_of
+ *		For a column an UPDATE sets: the column the API wants in the same
+ *		body (LdColumn.with: an agent graph's root_config_key and edges),
+ *		when the statement does not set it too; else InvalidAttrNumber.
+ *		Its current value is then read with the row and sent along.
+ */
+static AttrNumber
+partner_of(Oid relid, const LdResource *res, AttrNumber attnum, List *targets)
+{
+	const LdColumn *col = ld_find_column(res, get_attname(relid, attnum, false));
+	AttrNumber	partner;
+
+	if (col == NULL || col->with == NULL)
+		return InvalidAttrNumber;
+	partner = get_attnum(relid, col->with);
+	if (partner == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+				 errmsg("foreign table \"%s\" needs column \"%s\" to update \"%s\"",
+						get_rel_name(relid), col->with, col->name),
+				 errdetail("LaunchDarkly's API takes \"%s\" and \"%s\" together.",
+						   col->name, col->with)));
+	return list_member_int(targets, partner) ? InvalidAttrNumber : partner;
+}
+
+/*
+ * ld_targets_complete
+ *		Whether an UPDATE's columns need no other column's current value
+ *		(see partner_of): only then can it be sent without reading the row.
+ */
+bool
+ld_targets_complete(Oid relid, const LdResource *res, List *targets)
+{
+	ListCell   *lc;
+
+	foreach(lc, targets)
+		if (partner_of(relid, res, lfirst_int(lc), targets) != InvalidAttrNumber)
+			return false;
+	return true;
+}
+
+/*
+ * add_partner_targets
+ *		UPDATE: read the current value of each column that must be sent
+ *		along with a column the statement sets, as junk "ld_with_<name>".
+ */
+static void
+add_partner_targets(PlannerInfo *root, Index rtindex, Relation rel,
+					const LdResource *res)
+{
+	Oid			relid = RelationGetRelid(rel);
+	ListCell   *lc;
+
+	foreach(lc, root->update_colnos)
+	{
+		AttrNumber	p = partner_of(relid, res, lfirst_int(lc), root->update_colnos);
+		Form_pg_attribute att;
+
+		if (p == InvalidAttrNumber)
+			continue;
+		att = TupleDescAttr(RelationGetDescr(rel), p - 1);
+		add_row_identity_var(root, makeVar(rtindex, p, att->atttypid, att->atttypmod,
+										   att->attcollation, 0),
+							 rtindex, psprintf("ld_with_%s", NameStr(att->attname)));
+	}
 }
 
 /*
@@ -97,6 +166,8 @@ ldAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 	if (root->parse->commandType == CMD_DELETE && root->parse->returningList != NIL)
 		add_row_identity_var(root, makeWholeRowVar(target_rte, rtindex, 0, false),
 							 rtindex, "ld_wholerow");
+	if (root->parse->commandType == CMD_UPDATE)
+		add_partner_targets(root, rtindex, target_relation, res);
 }
 
 /*
@@ -377,6 +448,10 @@ ldBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	}
 	s->wholerow_junk = ExecFindJunkAttributeInTlist(outerPlanState(mtstate)->plan->targetlist,
 													"ld_wholerow");
+	s->with_junk = palloc0(sizeof(AttrNumber) * Max(s->nattrs, 1));
+	for (k = 0; k < s->nattrs; k++)
+		s->with_junk[k] = ExecFindJunkAttributeInTlist(outerPlanState(mtstate)->plan->targetlist,
+													   psprintf("ld_with_%s", s->attrs[k].name));
 }
 
 /*
@@ -492,6 +567,21 @@ send_row(LdModifyState *s, ResultRelInfo *rinfo, const char *method,
 }
 
 /*
+ * partner_given
+ *		Whether a new row sets column name (not NULL).
+ */
+static bool
+partner_given(LdModifyState *s, TupleTableSlot *slot, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < s->nattrs; i++)
+		if (strcmp(s->attrs[i].name, name) == 0)
+			return !slot->tts_isnull[s->attrs[i].attnum - 1];
+	return false;
+}
+
+/*
  * ld_insert_body
  *		The POST body of a new row: its non-null columns under the API's
  *		names; path keys (optimization_key, config_key) go into keys[].
@@ -531,6 +621,8 @@ ld_insert_body(LdModifyState *s, TupleTableSlot *slot, const char **keys)
 			keys[col->key] = ld_datum_text(a->type.typid, v);
 		else
 			cJSON_AddItemToObject(body, ld_body_field(s->res, a), ld_datum_to_json(a, v));
+		if (col->with != NULL && !partner_given(s, slot, col->with))
+			missing_partner(s, a->name, col->with);
 	}
 	return body;
 }
@@ -562,11 +654,54 @@ identity_keys_of(LdModifyState *s, TupleTableSlot *planSlot, const char **keys)
 }
 
 /*
+ * missing_partner
+ *		ERROR: a column is sent without the column the API wants with it.
+ */
+static void
+missing_partner(LdModifyState *s, const char *name, const char *partner)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NOT_NULL_VIOLATION),
+			 errmsg("column \"%s\" of %s is required when \"%s\" is set",
+					partner, s->res->name, name),
+			 errdetail("LaunchDarkly's API takes \"%s\" and \"%s\" together.", name, partner),
+			 errhint("Set both columns.")));
+}
+
+/*
+ * add_partners
+ *		Add to an UPDATE's body the current value of each column the API
+ *		wants along with one the statement sets (read as junk columns).
+ */
+static void
+add_partners(LdModifyState *s, TupleTableSlot *planSlot, cJSON *body)
+{
+	int			i;
+
+	for (i = 0; i < s->nattrs; i++)
+	{
+		const LdColumn *col;
+		bool		isnull;
+		Datum		d;
+
+		if (s->with_junk[i] == InvalidAttrNumber)
+			continue;
+		col = ld_find_column(s->res, s->attrs[i].name);
+		d = ExecGetJunkAttribute(planSlot, s->with_junk[i], &isnull);
+		if (isnull)
+			missing_partner(s, col && col->with ? col->with : "?", s->attrs[i].name);
+		cJSON_AddItemToObject(body, ld_body_field(s->res, &s->attrs[i]),
+							  ld_datum_to_json(&s->attrs[i], d));
+	}
+}
+
+/*
  * update_body
- *		The PATCH body: only the columns the statement sets.
+ *		The PATCH body: only the columns the statement sets (and those the
+ *		API wants along with them).
  */
 static cJSON *
-update_body(LdModifyState *s, TupleTableSlot *slot)
+update_body(LdModifyState *s, TupleTableSlot *slot, TupleTableSlot *planSlot)
 {
 	cJSON	   *body = new_body(s->row_cxt);
 	ListCell   *lc;
@@ -589,6 +724,7 @@ update_body(LdModifyState *s, TupleTableSlot *slot)
 		cJSON_AddItemToObject(body, ld_body_field(s->res, a),
 							  ld_datum_to_json(a, slot->tts_values[attnum - 1]));
 	}
+	add_partners(s, planSlot, body);
 	return body;
 }
 
@@ -625,7 +761,7 @@ modify_row(ResultRelInfo *rinfo, TupleTableSlot *slot, TupleTableSlot *planSlot)
 
 		identity_keys_of(s, planSlot, keys);
 		if (s->operation == CMD_UPDATE)
-			body = update_body(s, slot);
+			body = update_body(s, slot, planSlot);
 		if (s->deferred)
 			deferred_path = deferred_request(s, keys, body, &deferred_body);
 		else

@@ -32,7 +32,8 @@ typedef enum LdOptKind
 	LDO_RESOURCE,				/* a resource name of the catalog */
 	LDO_FILE,					/* a readable file; superuser only */
 	LDO_BOOL,					/* true/false */
-	LDO_WRITE_MODE				/* immediate / on_commit */
+	LDO_WRITE_MODE,				/* immediate / on_commit */
+	LDO_BUCKET					/* none / hour / day / week */
 } LdOptKind;
 
 typedef struct LdOptionDef
@@ -65,6 +66,8 @@ static const LdOptionDef option_defs[] = {
 	{"project_key", ForeignTableRelationId, LDO_TEXT},
 	{"optimization_key", ForeignTableRelationId, LDO_TEXT},
 	{"config_key", ForeignTableRelationId, LDO_TEXT},
+	{"env", ForeignTableRelationId, LDO_TEXT},
+	{"bucket", ForeignTableRelationId, LDO_BUCKET},
 	{"field", AttributeRelationId, LDO_TEXT},
 	/* write safety (xact.c) */
 	{"updatable", ForeignServerRelationId, LDO_BOOL},
@@ -289,6 +292,11 @@ check_value(const LdOptionDef *def, DefElem *d)
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 				 errmsg("invalid value for option \"%s\": \"%s\"", def->name, val),
 				 errhint("Valid values are \"immediate\" and \"on_commit\".")));
+	else if (def->kind == LDO_BUCKET && ld_bucket_width(val) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", def->name, val),
+				 errhint("Valid values are \"none\", \"hour\", \"day\" and \"week\".")));
 	else if (def->kind == LDO_FILE)
 	{
 		/* the file decides which servers are trusted with the key */

@@ -29,6 +29,7 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "optimizer/tlist.h"
+#include "parser/parse_coerce.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -49,11 +50,13 @@ typedef struct LdKeyPlan
 	int			endpoint;		/* index in res->endpoints */
 	List	   *key_kinds;		/* Integer LdKey per key_exprs entry */
 	List	   *key_exprs;		/* value Expr (scalar or array) per key */
+	List	   *key_strict;		/* Integer per key: 1 for a strict range bound */
 	List	   *remote_conds;	/* RestrictInfos the API evaluates */
 	List	   *local_conds;	/* RestrictInfos checked locally */
 	bool		enumerate;		/* parent key enumerated from a list */
 	bool		single_series;	/* one paged series: LIMIT can be pushed */
 	bool		recheck;		/* a remote condition is checked again locally */
+	uint32		missing;		/* no endpoint applies: the keys it lacks */
 	double		series;			/* estimated request series */
 	double		requests;		/* estimated requests */
 	double		rows;			/* estimated rows before local conditions */
@@ -208,6 +211,55 @@ match_key_qual(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 }
 
 /*
+ * range_key_of
+ *		For "column op value" (or "value op column") with a built-in <, <=,
+ *		> or >= where the column carries a range key of the resource's
+ *		endpoints (a window's start or end) and the operator bounds it the
+ *		key's way (start from below, end from above): that key, with
+ *		*value coerced to the column's type and *strict set for < and >.
+ *		Else LDK_NONE.
+ */
+static LdKey
+range_key_of(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi, Expr *clause,
+			 Expr **value, bool *strict)
+{
+	OpExpr	   *op = (OpExpr *) clause;
+	uint32		usable = 0;
+	char	   *name;
+	LdKey		k;
+	Expr	   *v;
+	bool		var_left;
+	int			i;
+
+	if (!IsA(clause, OpExpr) || list_length(op->args) != 2 ||
+		op->opno >= FirstNormalObjectId || (name = get_opname(op->opno)) == NULL)
+		return LDK_NONE;
+	for (i = 0; i < fi->res->nendpoints; i++)
+		usable |= ld_endpoint_keys(&fi->res->endpoints[i]);
+	var_left = (k = key_of_var(root, baserel, fi->res, usable, linitial(op->args))) != LDK_NONE;
+	if (!var_left)
+		k = key_of_var(root, baserel, fi->res, usable, lsecond(op->args));
+	if (k == LDK_NONE || ld_key_def(k)->bind == LDB_EQUAL)
+		return LDK_NONE;
+	v = strip_relabel(var_left ? lsecond(op->args) : linitial(op->args));
+	if (!is_key_value(root, baserel, v))
+		return LDK_NONE;
+	/* as "column op value" */
+	if (!var_left)
+		name = strcmp(name, "<") == 0 ? ">" : strcmp(name, "<=") == 0 ? ">=" :
+			strcmp(name, ">") == 0 ? "<" : strcmp(name, ">=") == 0 ? "<=" : name;
+	if (ld_key_def(k)->bind == LDB_LOWER ?
+		strcmp(name, ">=") != 0 && strcmp(name, ">") != 0 :
+		strcmp(name, "<=") != 0 && strcmp(name, "<") != 0)
+		return LDK_NONE;
+	*strict = strlen(name) == 1;
+	*value = (Expr *) coerce_to_target_type(NULL, (Node *) v, exprType((Node *) v),
+											exprType((Node *) strip_relabel(var_left ? linitial(op->args) : lsecond(op->args))),
+											-1, COERCION_IMPLICIT, COERCE_IMPLICIT_CAST, -1);
+	return *value != NULL ? k : LDK_NONE;
+}
+
+/*
  * from_path
  *		Whether an endpoint's rows get a key column's value from the
  *		request path (then a condition sent as that key holds for every row
@@ -221,6 +273,9 @@ from_path(const LdResource *res, const LdEndpoint *ep, LdKey k)
 	const LdColumn *col = ld_key_column(res, k);
 
 	if (ep->embedded != NULL && ep->embedded_parent == k)
+		return false;
+	/* a window bound is widened to whole buckets: the condition stays */
+	if (ld_key_def(k)->bind != LDB_EQUAL)
 		return false;
 	return col != NULL && (col->flags & LDC_PATH) != 0;
 }
@@ -284,11 +339,13 @@ classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 {
 	List	   *cand = NIL,
 			   *kinds = NIL,
-			   *exprs = NIL;
+			   *exprs = NIL,
+			   *stricts = NIL;
 	ListCell   *lc,
 			   *lk,
 			   *le,
-			   *lr;
+			   *lr,
+			   *ls;
 	uint32		keys;
 	int			i;
 
@@ -297,16 +354,21 @@ classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 	{
 		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
 		Expr	   *value = NULL;
+		bool		strict = false;
 		LdKey		k = match_key_qual(root, baserel, fi, ri->clause, &value);
 
+		if (k == LDK_NONE)
+			k = range_key_of(root, baserel, fi, ri->clause, &value, &strict);
+
 		if (k == LDK_NONE || (bound_mask(kinds) & LD_KEY_BIT(k)) ||
-			fi->opts.keys[k] != NULL)
+			(fi->opts.keys[k] != NULL && !ld_key_def(k)->option_default))
 		{
 			kp->local_conds = lappend(kp->local_conds, ri);
 			continue;
 		}
 		kinds = lappend_int(kinds, k);
 		exprs = lappend(exprs, value);
+		stricts = lappend_int(stricts, strict ? 1 : 0);
 		cand = lappend(cand, ri);
 	}
 
@@ -316,17 +378,23 @@ classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
 			 ~(bound_mask(kinds) | fixed_mask(&fi->opts))) == 0)
 			break;
 	if (i >= fi->res->nendpoints)
+	{
+		/* what the last (least specific) endpoint misses */
+		kp->missing = fi->res->endpoints[i - 1].binds &
+			~(bound_mask(kinds) | fixed_mask(&fi->opts));
 		return false;
+	}
 	kp->endpoint = i;
 	keys = ld_endpoint_keys(&fi->res->endpoints[i]);
 
 	/* keys the chosen endpoint does not take are checked locally */
-	forthree(lk, kinds, le, exprs, lr, cand)
+	forfour(lk, kinds, le, exprs, lr, cand, ls, stricts)
 	{
 		if (keys & LD_KEY_BIT(lfirst_int(lk)))
 		{
 			kp->key_kinds = lappend_int(kp->key_kinds, lfirst_int(lk));
 			kp->key_exprs = lappend(kp->key_exprs, lfirst(le));
+			kp->key_strict = lappend_int(kp->key_strict, lfirst_int(ls));
 			kp->remote_conds = lappend(kp->remote_conds, lfirst(lr));
 			kp->recheck |= !from_path(fi->res, &fi->res->endpoints[i], lfirst_int(lk));
 		}
@@ -342,22 +410,30 @@ classify_conds(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi,
  *		needs a key that no WHERE condition gives.
  */
 static void
-no_endpoint_error(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi)
+no_endpoint_error(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi, uint32 missing)
 {
-	const LdEndpoint *last = &fi->res->endpoints[fi->res->nendpoints - 1];
 	StringInfoData names;
+	StringInfoData where;
+	StringInfoData options;
 	const char *first = NULL;
 	int			k;
 
 	initStringInfo(&names);
+	initStringInfo(&where);
+	initStringInfo(&options);
 	for (k = 1; k < LDK_COUNT; k++)
 	{
-		if (!(last->binds & LD_KEY_BIT(k)))
+		const LdKeyDef *def = ld_key_def((LdKey) k);
+
+		if (!(missing & LD_KEY_BIT(k)))
 			continue;
-		appendStringInfo(&names, "%s\"%s\"", names.len ? " and " : "",
-						 ld_key_name((LdKey) k));
+		appendStringInfo(&names, "%s\"%s\"", names.len ? " and " : "", def->name);
 		if (first == NULL)
-			first = ld_key_name((LdKey) k);
+			first = def->name;
+		if (def->example)
+			appendStringInfo(&where, "%s%s", where.len ? " AND " : "", def->example);
+		if (def->option)
+			appendStringInfo(&options, "%s%s", options.len ? ", " : "", def->option);
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_UNABLE_TO_CREATE_EXECUTION),
@@ -366,6 +442,9 @@ no_endpoint_error(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi)
 					names.data),
 			 errdetail("LaunchDarkly has no endpoint that lists %s rows without it.",
 					   fi->res->name),
+			 where.len ? errhint("Add WHERE %s%s%s%s.", where.data,
+								 options.len ? " (or set the table option " : "",
+								 options.data, options.len ? ")" : "") :
 			 errhint("Add a WHERE condition such as %s = '...' or %s IN (...).",
 					 first ? first : "key", first ? first : "key")));
 }
@@ -498,7 +577,7 @@ ldGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	fi->enumerated = LD_ENUMERATED_GUESS;
 	fi->per_series = fi->res->rows_per_series;
 	if (!classify_conds(root, baserel, fi, baserel->baserestrictinfo, &fi->base))
-		no_endpoint_error(root, baserel, fi);
+		no_endpoint_error(root, baserel, fi, fi->base.missing);
 	estimate_series(fi, &fi->base);
 	if (fi->opts.use_remote_estimate)
 	{
@@ -938,8 +1017,9 @@ count_plan(PlannerInfo *root, RelOptInfo *rel, LdRelInfo *fi, List *tlist,
 									   list_copy(fi->base.key_kinds),
 									   makeInteger(0)),
 							scan_tlist, NIL, outer_plan);
-	scan->fdw_private = lappend(lappend(scan->fdw_private, makeInteger(0)),
-								makeInteger((int) fi->relid));
+	scan->fdw_private = lappend(lappend(lappend(scan->fdw_private, makeInteger(0)),
+										makeInteger((int) fi->relid)),
+								list_copy(fi->base.key_strict));
 	return scan;
 }
 
@@ -979,7 +1059,7 @@ ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 							list_concat(list_copy(baserel->baserestrictinfo),
 										best_path->path.param_info->ppi_clauses),
 							&param_kp))
-			no_endpoint_error(root, baserel, fi);
+			no_endpoint_error(root, baserel, fi, param_kp.missing);
 		kp = &param_kp;
 	}
 	foreach(lc, scan_clauses)
@@ -1015,6 +1095,7 @@ ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 											   makeInteger(has_limit ? 1 : 0)),
 									makeInteger(read_all ? 1 : 0)),
 							NIL, NIL, outer_plan);
-	scan->fdw_private = lappend(scan->fdw_private, makeInteger(0));
+	scan->fdw_private = lappend(lappend(scan->fdw_private, makeInteger(0)),
+								list_copy(kp->key_strict));
 	return scan;
 }

@@ -94,6 +94,7 @@ typedef struct LdScanState
 	LdAttr	   *attrs;
 	int			nattrs;
 	List	   *key_kinds;		/* Integer LdKey per key_states entry */
+	List	   *key_strict;		/* Integer per entry: a strict range bound */
 	List	   *key_states;		/* ExprState per key value */
 	ExprState  *limit_state;
 	ExprState  *offset_state;
@@ -124,6 +125,10 @@ typedef struct LdScanState
 	bool		fixed[LDK_COUNT];	/* the value is the table option's */
 	bool		parent_ok;		/* the options' parents were seen to exist */
 	LdPager		parent;			/* pager over the enumeration list */
+	int64		bound[LDK_COUNT];	/* window bounds from WHERE (range keys) */
+	bool		has_bound[LDK_COUNT];
+	List	   *windows;		/* LdWindow per window series, NIL = none */
+	int			widx;			/* the current one */
 	List	   *parent_keys;	/* enumerated keys of the current page */
 	bool		initialized;	/* start_execution() has run */
 	bool		started;
@@ -133,18 +138,33 @@ typedef struct LdScanState
 	int64		returned;
 
 	/* current series and page */
-	const char *cur[LDK_COUNT];
+	const char *cur[LDK_COUNT];	/* key values of the request */
+	const char *row_keys[LDK_COUNT];	/* ... as rows report them */
 	LdNotFound	not_found;
 	bool		check_parent;	/* on a 404, ask whether the options'
 								 * parents exist */
 	LdPager		child;
 	cJSON	   *item;			/* next item of the page, NULL at its end */
 	cJSON	   *row;			/* next embedded row of item */
+
+	/* columns only the item endpoint has: one GET per list item */
+	const LdEndpoint *item_ep;	/* that endpoint, NULL when not needed */
+	MemoryContext item_cxt;		/* the current item's answer */
+	int			nitems_q;		/* item GETs in flight, in list order */
+	cJSON	   *item_next;		/* next list item to start a GET for */
+	bool		item_serial;	/* rate limited: one at a time */
+	struct
+	{
+		LdhTransfer *t;
+		char	   *path;
+	}			item_q[LD_MAX_PREFETCH];
 } LdScanState;
 
 static void cancel_prefetch(LdScanState *s, LdPager *pg);
+static void cancel_item_fetch(LdScanState *s);
 static void reset_execution(LdScanState *s);
 static void start_iteration(LdScanState *s);
+static void start_windows(LdScanState *s);
 
 /* a child context of the scan's memory */
 #define new_context(estate, name) \
@@ -169,6 +189,29 @@ count_user(ForeignScanState *node)
 }
 
 /*
+ * needs_item
+ *		Whether the scan reads a list endpoint but wants a column that only
+ *		the item endpoint returns (an agent graph's edges): then each list
+ *		item is read again through its item GET.
+ */
+static bool
+needs_item(LdScanState *s)
+{
+	int			i;
+
+	if (s->ep->shape == LD_SHAPE_ITEM || s->ep->embedded != NULL)
+		return false;
+	for (i = 0; i < s->nattrs; i++)
+	{
+		const LdColumn *col = ld_find_column(s->res, s->attrs[i].name);
+
+		if (col && (col->flags & LDC_ITEM_ONLY) && s->attrs[i].source == LDS_FIELD)
+			return true;
+	}
+	return false;
+}
+
+/*
  * ldBeginForeignScan
  *		Set up the scan from the plan's fdw_private; no request is sent
  *		yet (and none at all for plain EXPLAIN).
@@ -188,6 +231,7 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->res = ld_find_resource(strVal(list_nth(priv, LdPrivResource)));
 	s->ep = &s->res->endpoints[intVal(list_nth(priv, LdPrivEndpoint))];
 	s->key_kinds = (List *) list_nth(priv, LdPrivKeyKinds);
+	s->key_strict = (List *) list_nth(priv, LdPrivKeyStrict);
 	s->has_limit = intVal(list_nth(priv, LdPrivHasLimit)) != 0;
 	s->read_all = intVal(list_nth(priv, LdPrivReadAll)) != 0;
 	s->count_only = intVal(list_nth(priv, LdPrivCountRelid)) != 0;
@@ -213,6 +257,7 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 		s->conn = ld_connection_for(RelationGetRelid(rel), ld_scan_user(node), &s->opts);
 		s->attrs = ld_build_attrs(rel, s->res, (List *) list_nth(priv, LdPrivRetrieved),
 								  &s->nattrs);
+		s->item_ep = needs_item(s) ? ld_item_endpoint(s->res) : NULL;
 	}
 	nkeys = list_length(s->key_kinds);
 	s->key_states = ExecInitExprList(list_truncate(list_copy(exprs), nkeys),
@@ -226,6 +271,7 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->parent_cxt = new_context(estate, "ldai_fdw parents");
 	s->run_cxt = new_context(estate, "ldai_fdw keys");
 	s->tuple_cxt = new_context(estate, "ldai_fdw row");
+	s->item_cxt = new_context(estate, "ldai_fdw item");
 	s->estate = estate;
 	/* a count is one row, computed again at a rescan */
 	s->keep = !s->count_only && (s->read_all || (eflags & EXEC_FLAG_REWIND) != 0);
@@ -371,6 +417,8 @@ prefetch_cleanup(void *arg)
 	LdScanState *s = (LdScanState *) arg;
 
 	cancel_prefetch(s, &s->child);
+	cancel_item_fetch(s);
+	s->item_serial = false;		/* the next execution starts concurrent again */
 }
 
 /*
@@ -399,19 +447,30 @@ start_execution(ForeignScanState *node)
 	ExprContext *econtext = node->ss.ps.ps_ExprContext;
 	MemoryContext old;
 	ListCell   *lk,
-			   *le;
+			   *le,
+			   *ls;
 
 	reset_execution(s);
 	old = MemoryContextSwitchTo(s->run_cxt);
-	forboth(lk, s->key_kinds, le, s->key_states)
+	forthree(lk, s->key_kinds, le, s->key_states, ls, s->key_strict)
 	{
 		ExprState  *es = (ExprState *) lfirst(le);
+		LdKey		k = lfirst_int(lk);
 		bool		isnull;
 		Datum		d = ExecEvalExprSwitchContext(es, econtext, &isnull);
 
-		s->values[lfirst_int(lk)] = value_texts(lfirst_int(lk), d, isnull,
-												exprType((Node *) es->expr));
-		if (s->values[lfirst_int(lk)] == NIL)	/* key = NULL matches nothing */
+		if (ld_key_def(k)->bind != LDB_EQUAL)
+		{
+			/* a window bound: evaluated once per execution */
+			s->no_rows |= isnull;
+			if (!isnull)
+				s->bound[k] = ld_window_bound(k, exprType((Node *) es->expr), d,
+											  lfirst_int(ls) != 0);
+			s->has_bound[k] = !isnull;
+			continue;
+		}
+		s->values[k] = value_texts(k, d, isnull, exprType((Node *) es->expr));
+		if (s->values[k] == NIL)	/* key = NULL matches nothing */
 			s->no_rows = true;
 	}
 	MemoryContextSwitchTo(old);
@@ -438,6 +497,10 @@ reset_execution(LdScanState *s)
 	memset(s->values, 0, sizeof(s->values));
 	memset(s->idx, 0, sizeof(s->idx));
 	memset(s->cur, 0, sizeof(s->cur));
+	memset(s->row_keys, 0, sizeof(s->row_keys));
+	memset(s->has_bound, 0, sizeof(s->has_bound));
+	s->windows = NIL;
+	s->widx = 0;
 	s->parent_keys = NIL;
 	s->initialized = true;
 	s->no_rows = false;
@@ -445,6 +508,51 @@ reset_execution(LdScanState *s)
 	s->returned = 0;
 	s->item = s->row = NULL;
 	s->child.done = true;
+}
+
+/*
+ * start_windows
+ *		For an endpoint that takes a window (range keys): the windows to
+ *		request, from the WHERE bounds and the bucket values (a bucket
+ *		condition, the table option, else "none"), checked before any
+ *		request (window.c).  The bucket and the bounds then leave the key
+ *		odometer: the windows are its innermost digit.
+ */
+static void
+start_windows(LdScanState *s)
+{
+	LdKey		lower = LDK_NONE,
+				upper = LDK_NONE,
+				bucket = LDK_NONE;
+	int			k;
+
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		const LdKeyDef *def = ld_key_def((LdKey) k);
+
+		if (!(ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
+			continue;
+		if (def->bind == LDB_LOWER)
+			lower = (LdKey) k;
+		else if (def->bind == LDB_UPPER)
+			upper = (LdKey) k;
+		else if (def->query == NULL && s->ep->query & LD_KEY_BIT(k))
+			bucket = (LdKey) k;
+	}
+	if (lower == LDK_NONE || upper == LDK_NONE || s->no_rows)
+		return;
+	if (!s->has_bound[lower] || !s->has_bound[upper])
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_CREATE_EXECUTION),
+				 errmsg("a scan of %s needs a window", s->res->name),
+				 errhint("Add WHERE %s AND %s.", ld_key_def(lower)->example,
+						 ld_key_def(upper)->example)));
+	s->windows = ld_build_windows(s->bound[lower], s->bound[upper],
+								  bucket != LDK_NONE && s->values[bucket] != NIL ?
+								  s->values[bucket] : list_make1(makeString("none")));
+	if (bucket != LDK_NONE)
+		s->values[bucket] = NIL;
+	s->no_rows = s->windows == NIL;
 }
 
 /*
@@ -469,6 +577,7 @@ start_iteration(LdScanState *s)
 			bound |= LD_KEY_BIT(k);
 	}
 	s->enumerated = ld_enumerated_key(s->ep, bound);
+	start_windows(s);
 	MemoryContextSwitchTo(old);
 	if (s->enumerated != LDK_NONE)
 	{
@@ -581,6 +690,23 @@ bad_response(const char *path, const char *what)
 }
 
 /*
+ * page_identity
+ *		What identifies a page: its first item's identity, with the item's
+ *		version when it has one (a list of versions repeats the key).
+ */
+static const char *
+page_identity(const LdpPage *page)
+{
+	const char *id = ldp_item_identity(page->first);
+	const cJSON *version = page->first ?
+		cJSON_GetObjectItemCaseSensitive(page->first, "version") : NULL;
+
+	if (id == NULL || !cJSON_IsNumber(version))
+		return id;
+	return psprintf("%s@%.0f", id, version->valuedouble);
+}
+
+/*
  * advance_pager
  *		Account for a page and decide whether the series ends: no next
  *		link, totalCount reached, an empty page, or the pushed LIMIT
@@ -590,7 +716,7 @@ bad_response(const char *path, const char *what)
 static void
 advance_pager(LdPager *pg, const LdpPage *page, const char *path)
 {
-	const char *id = ldp_item_identity(page->first);
+	const char *id = page_identity(page);
 
 	if (page->nitems > 0 && id != NULL && pg->last_first != NULL &&
 		strcmp(id, pg->last_first) == 0)
@@ -806,7 +932,8 @@ next_parent(LdScanState *s)
  * next_combination
  *		Step to the next combination of key values, like an odometer whose
  *		outermost digit is the enumerated key, then the keys in LdKey
- *		order (the last one turning fastest).  Returns false at the end.
+ *		order, then the metrics windows (turning fastest).  The one place
+ *		where series are generated.  Returns false at the end.
  */
 static bool
 next_combination(LdScanState *s)
@@ -820,6 +947,12 @@ next_combination(LdScanState *s)
 		if (s->no_rows)
 			return false;
 		return s->enumerated != LDK_NONE ? next_parent(s) : true;
+	}
+	if (s->windows != NIL)
+	{
+		if (++s->widx < list_length(s->windows))
+			return true;
+		s->widx = 0;
 	}
 	for (k = LDK_COUNT - 1; k > 0; k--)
 	{
@@ -854,6 +987,32 @@ next_series(LdScanState *s)
 		s->cur[k] = vals ? strVal(list_nth(vals, s->idx[k])) : NULL;
 		from_condition |= (vals != NIL && !s->fixed[k]);
 		any_fixed |= (s->fixed[k] && s->cur[k] != NULL);
+	}
+	if (s->windows != NIL)
+	{
+		LdWindow   *w = (LdWindow *) list_nth(s->windows, s->widx);
+
+		for (k = 1; k < LDK_COUNT; k++)
+		{
+			const LdKeyDef *def = ld_key_def((LdKey) k);
+
+			if (def->bind == LDB_LOWER && (ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
+				s->cur[k] = w->from_ms;
+			else if (def->bind == LDB_UPPER && (ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
+				s->cur[k] = w->to_ms;
+			else if (def->query == NULL && (s->ep->query & LD_KEY_BIT(k)))
+				s->cur[k] = w->bucket;
+		}
+		from_condition = true;	/* the window is WHERE's */
+	}
+	memcpy(s->row_keys, s->cur, sizeof(s->cur));
+	if (s->windows != NIL)
+	{
+		LdWindow   *w = (LdWindow *) list_nth(s->windows, s->widx);
+
+		for (k = 1; k < LDK_COUNT; k++)
+			if (ld_key_def((LdKey) k)->bind != LDB_EQUAL)
+				s->row_keys[k] = ld_key_def((LdKey) k)->bind == LDB_LOWER ? w->start : w->end;
 	}
 	/* a key from WHERE (or enumeration) that is not there: no such row */
 	s->not_found = from_condition ? LD_404_EMPTY : LD_404_ERROR;
@@ -894,6 +1053,123 @@ consume_item(LdScanState *s, LdPager *pg)
 }
 
 /*
+ * cancel_item_fetch
+ *		Drop the item GETs in flight (early stop, rescan, error).
+ */
+static void
+cancel_item_fetch(LdScanState *s)
+{
+	int			i;
+
+	for (i = 0; i < s->nitems_q; i++)
+		ld_async_cancel(s->conn, s->item_q[i].t);
+	s->nitems_q = 0;
+	s->item_next = NULL;
+}
+
+/*
+ * item_path
+ *		The item GET of a list item (run_cxt), or NULL when its key cannot
+ *		be a path segment.
+ */
+static char *
+item_path(LdScanState *s, const cJSON *it)
+{
+	const char *keys[LDK_COUNT];
+	const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "key"));
+	MemoryContext old;
+	char	   *path;
+
+	if (!ld_key_value_ok(k))
+		return NULL;
+	memcpy(keys, s->cur, sizeof(keys));
+	keys[LDK_ITEM] = k;
+	old = MemoryContextSwitchTo(s->run_cxt);
+	path = ld_build_path(s->item_ep, s->opts.project_key, keys, true);
+	MemoryContextSwitchTo(old);
+	return path;
+}
+
+/*
+ * start_item_fetches
+ *		Keep up to max_concurrency item GETs in flight, for the list items
+ *		from it on (in list order).
+ */
+static void
+start_item_fetches(LdScanState *s, cJSON *it)
+{
+	int			window = Min(s->opts.max_concurrency, LD_MAX_PREFETCH);
+
+	if (s->nitems_q == 0)
+		s->item_next = it;
+	if (s->use_cache || s->item_serial)
+		return;
+	while (s->nitems_q < window && s->item_next != NULL)
+	{
+		char	   *path = item_path(s, s->item_next);
+		LdhTransfer *t;
+
+		if (path == NULL)
+			break;
+		t = ld_async_start(s->conn, "GET", path, NULL, NULL);
+		if (t == NULL)
+			break;
+		s->item_q[s->nitems_q].t = t;
+		s->item_q[s->nitems_q].path = path;
+		s->nitems_q++;
+		s->item_next = s->item_next->next;
+	}
+}
+
+/*
+ * item_of
+ *		The whole item of list item it, from its item GET (started ahead,
+ *		or sent now); NULL when the item is gone (404) since the list.
+ */
+static cJSON *
+item_of(LdScanState *s, cJSON *it)
+{
+	LdResult	res;
+	char	   *path;
+	cJSON	   *item;
+	MemoryContext old;
+
+	start_item_fetches(s, it);
+	MemoryContextReset(s->item_cxt);
+	old = MemoryContextSwitchTo(s->item_cxt);
+	if (s->nitems_q > 0)
+	{
+		LdhTransfer *t = s->item_q[0].t;
+
+		path = s->item_q[0].path;
+		s->nitems_q--;
+		memmove(&s->item_q[0], &s->item_q[1], s->nitems_q * sizeof(s->item_q[0]));
+		if (ld_async_finish(s->conn, t, "GET", path, NULL, NULL, &s->stats, &res))
+		{
+			/* rate limited: the rest one at a time */
+			cancel_item_fetch(s);
+			s->item_serial = true;
+		}
+	}
+	else
+	{
+		if ((path = item_path(s, it)) == NULL)
+			return (MemoryContextSwitchTo(old), it);
+		scan_get(s, path, &res);
+	}
+	if (res.status == 404)
+		return (MemoryContextSwitchTo(old), NULL);
+	if (res.status < 200 || res.status > 299)
+		ld_report_http_error("GET", path, &res);
+	ld_check_json("GET", path, &res);
+	item = ld_json_parse(s->item_cxt, res.body, res.body_len);
+	if (!cJSON_IsObject(item))
+		bad_response(path, "expected a JSON object");
+	MemoryContextSwitchTo(old);
+	return item;
+}
+
+/*
  * next_row
  *		The next JSON row of the scan (an item, or an embedded element of
  *		one), fetching pages and starting series as needed; NULL at the end.
@@ -924,6 +1200,8 @@ next_row(LdScanState *s, cJSON **parent)
 			{
 				s->item = it->next;
 				*parent = NULL;
+				if (s->item_ep != NULL && (it = item_of(s, it)) == NULL)
+					continue;	/* gone since the list was read */
 				return it;
 			}
 			s->row = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, s->ep->embedded), 0);
@@ -963,7 +1241,7 @@ fetch_row(LdScanState *s, TupleTableSlot *slot)
 		return false;
 	MemoryContextReset(s->tuple_cxt);
 	old = MemoryContextSwitchTo(s->tuple_cxt);
-	ld_fill_slot(s->attrs, s->nattrs, slot, row, s->cur,
+	ld_fill_slot(s->attrs, s->nattrs, slot, row, s->row_keys,
 				 parent, s->ep->embedded_parent);
 	MemoryContextSwitchTo(old);
 	s->returned++;
@@ -1105,7 +1383,7 @@ sample_row(LdScanState *s, TupleTableSlot *slot, cJSON *row, cJSON *parent,
 	MemoryContextReset(s->tuple_cxt);
 	old = MemoryContextSwitchTo(s->tuple_cxt);
 	ExecClearTuple(slot);
-	ld_fill_slot(s->attrs, s->nattrs, slot, row, s->cur, parent,
+	ld_fill_slot(s->attrs, s->nattrs, slot, row, s->row_keys, parent,
 				 s->ep->embedded_parent);
 	MemoryContextSwitchTo(rows_cxt);
 	*out = heap_form_tuple(slot->tts_tupleDescriptor, slot->tts_values,
@@ -1225,13 +1503,30 @@ acquire_sample(Relation rel, int elevel, HeapTuple *rows, int targrows,
 
 /*
  * ldAnalyzeForeignTable
- *		ANALYZE is supported on a table with its resource and project.
+ *		ANALYZE is supported on a table with its resource and project,
+ *		unless every endpoint needs keys only WHERE can give (PostgreSQL
+ *		then skips the table with a warning).
  */
 bool
 ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 					  BlockNumber *totalpages)
 {
-	if (ld_table_resource(RelationGetRelid(relation)) == NULL)
+	const LdResource *res = ld_table_resource(RelationGetRelid(relation));
+	LdOptions	opts;
+	uint32		fixed = 0;
+	int			i;
+
+	if (res == NULL)
+		return false;
+	/* a table that needs conditions (a metrics window) has no whole to sample */
+	ld_get_options(RelationGetRelid(relation), &opts);
+	for (i = 1; i < LDK_COUNT; i++)
+		if (opts.keys[i] != NULL)
+			fixed |= LD_KEY_BIT(i);
+	for (i = 0; i < res->nendpoints; i++)
+		if ((res->endpoints[i].binds & ~fixed) == 0)
+			break;
+	if (i >= res->nendpoints)
 		return false;
 	*func = acquire_sample;
 	*totalpages = 1;

@@ -33,6 +33,15 @@ OPERATIONS = {
     "deleteModelConfig",
     "postRestrictedModels",
     "deleteRestrictedModels",
+    "getAIConfigQuickStats",
+    "getAIConfigMetrics",
+    "getAIConfigMetricsByVariation",
+    "listPromptSnippets", "postPromptSnippet", "getPromptSnippet", "patchPromptSnippet",
+    "deletePromptSnippet", "listPromptSnippetVersions", "listPromptSnippetReferences",
+    "listAITools", "postAITool", "getAITool", "patchAITool", "deleteAITool",
+    "listAIToolVersions", "listAIToolReferences",
+    "listAgentGraphs", "postAgentGraph", "getAgentGraph", "patchAgentGraph", "deleteAgentGraph",
+    "getAIConfigTargeting",
 }
 
 

@@ -252,7 +252,9 @@ class Store:
         return {"configs": configs,
                 "model_configs": {m["key"]: m for m in data.get("model_configs", [])},
                 "optimizations": {o["key"]: o for o in data["optimizations"]},
-                "results": {k: list(v) for k, v in data["results"].items()}}
+                "results": {k: list(v) for k, v in data["results"].items()},
+                "catalog": copy.deepcopy(data.get("catalog", {"snippets": {}, "snippet_uses": {}, "tools": {},
+                                                              "tool_uses": {}, "graphs": [], "targeting": {}}))}
 
     def tick(self):
         """Advance the fake clock by one write and return the time of this write."""
@@ -897,6 +899,355 @@ def delete_restricted(store, req):
 
 
 # ---------------------------------------------------------------------------
+# AI Config metrics handlers (keys: ai_config_metrics, ai_config_variation_metrics,
+# ai_config_quick_stats).  Values are deterministic functions of the request
+# (see README "Metrics"), so that tests can compute what to expect.
+# ---------------------------------------------------------------------------
+
+METRICS_MAX_SPAN_MS = 100 * 86400000
+
+
+def query_epoch_ms(query, name):
+    """Required integer query parameter (epoch ms), 400 when absent or invalid."""
+    values = query.get(name)
+    if not values or not values[0].strip():
+        raise bad_request("Missing required query parameter %s" % name)
+    text = values[0].strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise bad_request("Invalid query parameter %s: %r is not an integer" % (name, values[0]))
+    return int(text)
+
+
+def query_env(query):
+    """Required env query parameter, 400 when absent or empty."""
+    values = query.get("env")
+    if not values or not values[0]:
+        raise bad_request("Missing required query parameter env")
+    return values[0]
+
+
+def metrics_window(req):
+    """(from, to, env) of a metrics request, validated like the spec (to after from, at most 100 days)."""
+    start = query_epoch_ms(req.query, "from")
+    end = query_epoch_ms(req.query, "to")
+    env = query_env(req.query)
+    if end <= start:
+        raise bad_request("to must be after from")
+    if end - start > METRICS_MAX_SPAN_MS:
+        raise bad_request("to may not be more than 100 days after from")
+    return start, end, env
+
+
+def metrics_of(key, env, start, end):
+    """The Metrics of one series: n = whole hours in [from, to), c = len(key), e = len(env)."""
+    n, c, e = (end - start) // 3600000, len(key), len(env)
+    inp, out = 1000 * n * c + e, 200 * n * c + e
+    return {"inputTokens": inp, "outputTokens": out, "totalTokens": inp + out,
+            "generationCount": n * c, "generationSuccessCount": n * c - n, "generationErrorCount": n,
+            "thumbsUp": n * e, "thumbsDown": n, "durationMs": 1500 + 10 * c, "timeToFirstTokenMs": 300 + e,
+            "satisfactionRating": c / (c + e), "inputCost": n * 0.25, "outputCost": n * 0.5,
+            "judgeAccuracy": 0.5 + (c % 5) / 10, "judgeRelevance": 0.75, "judgeToxicity": min(e, 100) / 100}
+
+
+def get_config_metrics(store, req):
+    """getAIConfigMetrics: one Metrics object for the AI Config over [from, to) in env."""
+    start, end, env = metrics_window(req)
+    record = config_of(store, req)
+    return Reply(200, metrics_of(record["key"], env, start, end))
+
+
+def get_config_metrics_by_variation(store, req):
+    """getAIConfigMetricsByVariation: a bare array, one MetricByVariation per current variation."""
+    start, end, env = metrics_window(req)
+    record = config_of(store, req)
+    return Reply(200, [{"variationKey": key, "metrics": metrics_of(key, env, start, end)}
+                       for key in record["variations"]])
+
+
+def get_quick_stats(store, req):
+    """getAIConfigQuickStats: counts of the project; env "no-data" has no averages (nullable)."""
+    env = query_env(req.query)
+    project = project_of(store, req)
+    quiet = env == "no-data"
+    return Reply(200, {"activeConfigs": len(project["configs"]), "activeExperiments": len(env),
+                       "averageSatisfaction7D": None if quiet else 0.8125,
+                       "spendMonthToDate": None if quiet else 12.5 * len(env)})
+
+
+# ---------------------------------------------------------------------------
+# catalog: prompt snippets, AI tools, agent graphs, targeting (issue 16)
+# ---------------------------------------------------------------------------
+
+SNIPPET_FIELDS = ("name", "description", "text", "tags")
+TOOL_FIELDS = ("description", "schema", "customParameters", "tags")
+GRAPH_FIELDS = ("name", "description")
+
+
+def catalog_of(store, req):
+    """The project's issue-16 data (empty for a project seeded without it)."""
+    return project_of(store, req).setdefault("catalog", {"snippets": {}, "snippet_uses": {}, "tools": {},
+                                                         "tool_uses": {}, "graphs": [], "targeting": {}})
+
+
+def render_versioned(store, req, item, schema, collection):
+    """A snippet or tool version with its links, in spec field order."""
+    out = copy.deepcopy(item)
+    out["_links"] = {"self": link(req.href(*collection, item["key"])), "parent": link(req.href(*collection))}
+    return ordered(out, store.schemas.field_order(schema))
+
+
+def history_of(store, req, kind, param, what):
+    """The version list of the snippet or tool named by the path, or 404."""
+    history = catalog_of(store, req)[kind].get(req.params[param])
+    if history is None:
+        raise not_found("%s not found" % what)
+    return history
+
+
+def references(store, req, uses, version_field):
+    """The references of uses (config key, variation key, version) whose variation still exists."""
+    configs = project_of(store, req)["configs"]
+    items = []
+    for config_key, variation_key, version in uses:
+        config = configs.get(config_key)
+        history = config["variations"].get(variation_key) if config else None
+        if history:
+            items.append({"aiConfigKey": config_key, "aiConfigName": config["name"],
+                          "variationId": history[-1]["_id"], "variationKey": variation_key,
+                          "variationName": history[-1]["name"], version_field: version})
+    return items
+
+
+def new_versioned(store, req, kind, fields, schema_post, duplicate):
+    """POST of a snippet or tool: the first version, or the error duplicate() makes for a taken key."""
+    store.schemas.check_request(req.body, schema_post)
+    require_nonempty(req.body, "key")
+    found = catalog_of(store, req)[kind]
+    if req.body["key"] in found:
+        raise duplicate(req.body["key"])
+    item = {"key": req.body["key"]}
+    item.update((k, copy.deepcopy(req.body[k])) for k in fields if k in req.body)
+    item.setdefault("tags", [])
+    owner = maintainer(store, req.body)
+    if owner:
+        item["_maintainer"] = owner
+    item.update(version=1, createdAt=req.now)
+    found[item["key"]] = [item]
+    return item
+
+
+def patched_version(store, req, history, fields, schema_patch, what):
+    """PATCH of a snippet or tool: a new version with the given fields replaced."""
+    reject_fields(req.body, ("key", "version", "createdAt"), what)
+    store.schemas.check_request(req.body, schema_patch)
+    item = copy.deepcopy(history[-1])
+    owner = maintainer(store, req.body)
+    if owner:
+        item["_maintainer"] = owner
+    item.update((k, copy.deepcopy(req.body[k])) for k in fields if k in req.body)
+    item.update(version=item["version"] + 1, createdAt=req.now)
+    history.append(item)
+    return item
+
+
+def list_snippets(store, req):
+    """GET /ai-configs/prompt-snippets: the latest version of each, ordered by key."""
+    found = catalog_of(store, req)["snippets"]
+    items = [found[k][-1] for k in sorted(found)]
+    return Reply(200, paged(store, req, items, lambda s: render_versioned(
+        store, req, s, "PromptSnippet", (CFG, "prompt-snippets")), total_optional=False))
+
+
+def get_snippet(store, req):
+    """GET /ai-configs/prompt-snippets/{snippetKey}."""
+    history = history_of(store, req, "snippets", "snippetKey", "Prompt snippet")
+    return Reply(200, render_versioned(store, req, history[-1], "PromptSnippet", (CFG, "prompt-snippets")))
+
+
+def post_snippet(store, req):
+    """POST /ai-configs/prompt-snippets: 201, or 409 on a duplicate key."""
+    item = new_versioned(store, req, "snippets", SNIPPET_FIELDS, "PromptSnippetPost",
+                         lambda k: conflict("A prompt snippet with key %r already exists" % k))
+    return Reply(201, render_versioned(store, req, item, "PromptSnippet", (CFG, "prompt-snippets")))
+
+
+def patch_snippet(store, req):
+    """PATCH /ai-configs/prompt-snippets/{snippetKey}: a new version."""
+    history = history_of(store, req, "snippets", "snippetKey", "Prompt snippet")
+    item = patched_version(store, req, history, SNIPPET_FIELDS, "PromptSnippetPatch", "a prompt snippet")
+    return Reply(200, render_versioned(store, req, item, "PromptSnippet", (CFG, "prompt-snippets")))
+
+
+def delete_snippet(store, req):
+    """DELETE /ai-configs/prompt-snippets/{snippetKey}: 204."""
+    history_of(store, req, "snippets", "snippetKey", "Prompt snippet")
+    del catalog_of(store, req)["snippets"][req.params["snippetKey"]]
+    return Reply(204)
+
+
+def list_snippet_versions(store, req):
+    """GET .../prompt-snippets/{snippetKey}/versions: every version, newest first."""
+    history = history_of(store, req, "snippets", "snippetKey", "Prompt snippet")
+    return Reply(200, paged(store, req, list(reversed(history)), lambda s: render_versioned(
+        store, req, s, "PromptSnippet", (CFG, "prompt-snippets")), total_optional=False))
+
+
+def list_snippet_references(store, req):
+    """GET .../prompt-snippets/{snippetKey}/references: the variations that use it."""
+    history_of(store, req, "snippets", "snippetKey", "Prompt snippet")
+    uses = catalog_of(store, req)["snippet_uses"].get(req.params["snippetKey"], [])
+    body = paged(store, req, references(store, req, uses, "resourceVersion"), dict, total_optional=False)
+    body.update(resourceKey=req.params["snippetKey"], resourceType="prompt-snippet")
+    return Reply(200, body)
+
+
+def list_tools(store, req):
+    """GET /ai-tools: the latest version of each, ordered by key."""
+    found = catalog_of(store, req)["tools"]
+    items = [found[k][-1] for k in sorted(found)]
+    return Reply(200, paged(store, req, items, lambda t: render_versioned(
+        store, req, t, "AITool", ("ai-tools",)), total_optional=False))
+
+
+def get_tool(store, req):
+    """GET /ai-tools/{toolKey}."""
+    history = history_of(store, req, "tools", "toolKey", "AI tool")
+    return Reply(200, render_versioned(store, req, history[-1], "AITool", ("ai-tools",)))
+
+
+def post_tool(store, req):
+    """POST /ai-tools: 201, or 400 on a duplicate key (the spec declares no 409 here)."""
+    item = new_versioned(store, req, "tools", TOOL_FIELDS, "AIToolPost",
+                         lambda k: bad_request("An AI tool with key %r already exists" % k))
+    return Reply(201, render_versioned(store, req, item, "AITool", ("ai-tools",)))
+
+
+def patch_tool(store, req):
+    """PATCH /ai-tools/{toolKey}: a new version."""
+    history = history_of(store, req, "tools", "toolKey", "AI tool")
+    item = patched_version(store, req, history, TOOL_FIELDS, "AIToolPatch", "an AI tool")
+    return Reply(200, render_versioned(store, req, item, "AITool", ("ai-tools",)))
+
+
+def delete_tool(store, req):
+    """DELETE /ai-tools/{toolKey}: 204."""
+    history_of(store, req, "tools", "toolKey", "AI tool")
+    del catalog_of(store, req)["tools"][req.params["toolKey"]]
+    return Reply(204)
+
+
+def list_tool_versions(store, req):
+    """GET /ai-tools/{toolKey}/versions: every version, newest first (an unknown tool lists none)."""
+    history = catalog_of(store, req)["tools"].get(req.params["toolKey"], [])
+    return Reply(200, paged(store, req, list(reversed(history)), lambda t: render_versioned(
+        store, req, t, "AITool", ("ai-tools",)), total_optional=False))
+
+
+def list_tool_references(store, req):
+    """GET /ai-tools/{toolKey}/references: the variations that use it."""
+    history_of(store, req, "tools", "toolKey", "AI tool")
+    uses = catalog_of(store, req)["tool_uses"].get(req.params["toolKey"], [])
+    body = paged(store, req, references(store, req, uses, "toolVersion"), dict, total_optional=False)
+    body.update(resourceKey=req.params["toolKey"], resourceType="ai-tool")
+    return Reply(200, body)
+
+
+def render_graph(store, req, graph, with_edges):
+    """An AgentGraph; the list leaves out `edges` (read them from the item)."""
+    out = {k: copy.deepcopy(v) for k, v in graph.items() if with_edges or k != "edges"}
+    return ordered(out, store.schemas.field_order("AgentGraph"))
+
+
+def graph_of(store, req):
+    """The agent graph named by the path, or 404."""
+    graph = next((g for g in catalog_of(store, req)["graphs"] if g["key"] == req.params["graphKey"]), None)
+    if graph is None:
+        raise not_found("Agent graph not found")
+    return graph
+
+
+def graph_topology(store, req, body):
+    """400 unless rootConfigKey and edges come together and name existing AI Configs."""
+    if ("rootConfigKey" in body) != ("edges" in body):
+        raise bad_request("Invalid field %s: rootConfigKey and edges must be sent together"
+                          % ("edges" if "rootConfigKey" in body else "rootConfigKey"))
+    configs = project_of(store, req)["configs"]
+    named = [body["rootConfigKey"]] if "rootConfigKey" in body else []
+    for edge in body.get("edges", []):
+        named += [edge["sourceConfig"], edge["targetConfig"]]
+    for key in named:
+        if key not in configs:
+            raise bad_request("Invalid field edges: no AI Config with key %r" % key)
+
+
+def list_graphs(store, req):
+    """GET /agent-graphs (beta): ordered by key, without edges."""
+    graphs = sorted(catalog_of(store, req)["graphs"], key=lambda g: g["key"])
+    return Reply(200, paged(store, req, graphs, lambda g: render_graph(store, req, g, False),
+                            total_optional=False))
+
+
+def get_graph(store, req):
+    """GET /agent-graphs/{graphKey} (beta): with edges."""
+    return Reply(200, render_graph(store, req, graph_of(store, req), True))
+
+
+def post_graph(store, req):
+    """POST /agent-graphs (beta): 201, or 400 on a duplicate key."""
+    body = req.body
+    store.schemas.check_request(body, "AgentGraphPost")
+    require_nonempty(body, "key")
+    graphs = catalog_of(store, req)["graphs"]
+    if any(g["key"] == body["key"] for g in graphs):
+        raise bad_request("An agent graph with key %r already exists" % body["key"])
+    graph_topology(store, req, body)
+    graph = {"key": body["key"]}
+    graph.update((k, copy.deepcopy(body[k])) for k in GRAPH_FIELDS + ("rootConfigKey", "edges") if k in body)
+    owner = maintainer(store, body)
+    if owner:
+        graph["_maintainer"] = owner
+    graph.update(createdAt=req.now, updatedAt=req.now)
+    graphs.append(graph)
+    return Reply(201, render_graph(store, req, graph, True))
+
+
+def patch_graph(store, req):
+    """PATCH /agent-graphs/{graphKey} (beta): replace fields; edges replace all edges."""
+    graph = graph_of(store, req)
+    reject_fields(req.body, ("key", "createdAt", "updatedAt"), "an agent graph")
+    store.schemas.check_request(req.body, "AgentGraphPatch")
+    graph_topology(store, req, req.body)
+    owner = maintainer(store, req.body)
+    if owner:
+        graph["_maintainer"] = owner
+    graph.update((k, copy.deepcopy(req.body[k])) for k in GRAPH_FIELDS + ("rootConfigKey", "edges")
+                 if k in req.body)
+    graph["updatedAt"] = req.now
+    return Reply(200, render_graph(store, req, graph, True))
+
+
+def delete_graph(store, req):
+    """DELETE /agent-graphs/{graphKey} (beta): 204."""
+    graph = graph_of(store, req)
+    catalog_of(store, req)["graphs"].remove(graph)
+    return Reply(204)
+
+
+def get_targeting(store, req):
+    """GET /ai-configs/{configKey}/targeting: the config's environments map."""
+    record = config_of(store, req)
+    envs = catalog_of(store, req)["targeting"].get(record["key"], {})
+    variations = [{"_id": h[-1]["_id"], "name": h[-1]["name"], "description": h[-1].get("description", ""),
+                   "value": {"modelConfigKey": h[-1].get("modelConfigKey")}}
+                  for h in record["variations"].values()]
+    body = {"key": record["key"], "name": record["name"], "tags": list(record.get("tags", [])),
+            "_version": record["version"], "createdAt": record["createdAt"],
+            "variations": variations, "environments": copy.deepcopy(envs),
+            "experiments": {"baselineIdx": 0, "items": []}, "defaults": {"onVariation": 0, "offVariation": 0}}
+    return Reply(200, ordered(body, store.schemas.field_order("AIConfigTargeting")))
+
+
+# ---------------------------------------------------------------------------
 # Route table
 # ---------------------------------------------------------------------------
 
@@ -955,6 +1306,33 @@ ROUTES = [
     Route("DELETE", CFG + "/model-configs/{modelConfigKey}", delete_model_config, "deleteModelConfig"),
     Route("POST", CFG + "/model-configs/restricted", post_restricted, "postRestrictedModels"),
     Route("DELETE", CFG + "/model-configs/restricted", delete_restricted, "deleteRestrictedModels"),
+    # keys: metrics
+    Route("GET", CFG + "/quick-stats", get_quick_stats, "getAIConfigQuickStats"),
+    Route("GET", CFG + "/{configKey}/metrics", get_config_metrics, "getAIConfigMetrics"),
+    Route("GET", CFG + "/{configKey}/metrics-by-variation", get_config_metrics_by_variation,
+          "getAIConfigMetricsByVariation"),
+    # catalog: prompt snippets, AI tools, agent graphs, targeting (issue 16)
+    Route("GET", CFG + "/prompt-snippets", list_snippets, "listPromptSnippets"),
+    Route("POST", CFG + "/prompt-snippets", post_snippet, "postPromptSnippet"),
+    Route("GET", CFG + "/prompt-snippets/{snippetKey}", get_snippet, "getPromptSnippet"),
+    Route("PATCH", CFG + "/prompt-snippets/{snippetKey}", patch_snippet, "patchPromptSnippet"),
+    Route("DELETE", CFG + "/prompt-snippets/{snippetKey}", delete_snippet, "deletePromptSnippet"),
+    Route("GET", CFG + "/prompt-snippets/{snippetKey}/versions", list_snippet_versions, "listPromptSnippetVersions"),
+    Route("GET", CFG + "/prompt-snippets/{snippetKey}/references", list_snippet_references,
+          "listPromptSnippetReferences"),
+    Route("GET", "ai-tools", list_tools, "listAITools"),
+    Route("POST", "ai-tools", post_tool, "postAITool"),
+    Route("GET", "ai-tools/{toolKey}", get_tool, "getAITool"),
+    Route("PATCH", "ai-tools/{toolKey}", patch_tool, "patchAITool"),
+    Route("DELETE", "ai-tools/{toolKey}", delete_tool, "deleteAITool"),
+    Route("GET", "ai-tools/{toolKey}/versions", list_tool_versions, "listAIToolVersions"),
+    Route("GET", "ai-tools/{toolKey}/references", list_tool_references, "listAIToolReferences"),
+    Route("GET", "agent-graphs", list_graphs, "listAgentGraphs", beta=True),
+    Route("POST", "agent-graphs", post_graph, "postAgentGraph", beta=True),
+    Route("GET", "agent-graphs/{graphKey}", get_graph, "getAgentGraph", beta=True),
+    Route("PATCH", "agent-graphs/{graphKey}", patch_graph, "patchAgentGraph", beta=True),
+    Route("DELETE", "agent-graphs/{graphKey}", delete_graph, "deleteAgentGraph", beta=True),
+    Route("GET", CFG + "/{configKey}/targeting", get_targeting, "getAIConfigTargeting"),
 ]
 
 

@@ -537,7 +537,153 @@ def build_seed(scale=1):
         "teams": [dict(t) for t in TEAMS],
         "projects": {
             "default": {"configs": configs, "optimizations": optimizations, "results": results,
-                        "model_configs": seed_model_configs()},
+                        "model_configs": seed_model_configs(),
+                        "catalog": seed_catalog(configs)},
             "empty-project": {"configs": [], "optimizations": [], "results": {}},
         },
     }
+
+
+# ---------------------------------------------------------------------------
+# catalog: prompt snippets, AI tools, agent graphs, targeting (issue 16)
+# ---------------------------------------------------------------------------
+
+def versions_of(first, versions, created, **later):
+    """All versions (oldest first) of a snippet or tool: later versions take `later`'s fields in turn."""
+    out = []
+    for number in range(1, versions + 1):
+        item = dict(first, version=number, createdAt=created + (number - 1) * 86_400_000)
+        for name, values in later.items():
+            if number - 2 >= 0 and number - 2 < len(values):
+                item[name] = values[number - 2]
+        out.append(item)
+    return out
+
+
+def seed_snippets():
+    """Prompt snippets of project `default` by key: each a version history, oldest first."""
+    return {
+        "brand-voice": versions_of(
+            {"key": "brand-voice", "name": "Brand voice", "description": "How Acme sounds in every reply.",
+             "text": "Be friendly and concise. Avoid jargon.", "tags": ["style"], "_maintainer": member(1)},
+            3, ms(1, 20, 9),
+            text=["Be friendly and concise. Avoid jargon and exclamation marks.",
+                  "Be friendly, concise and concrete. Avoid jargon and exclamation marks."]),
+        "escalation-policy": versions_of(
+            {"key": "escalation-policy", "name": "Escalation policy",
+             "text": "Escalate security or data-loss reports to a human immediately.",
+             "tags": ["support", "policy"], "_maintainer": team(1)},
+            2, ms(1, 22, 14), text=["Escalate security, data-loss or legal reports to a human immediately."]),
+        "language-mirroring": versions_of(
+            {"key": "language-mirroring", "name": "Langue du client 🌍",
+             "description": "Répondre dans la langue du client — 用客户的语言回复。",
+             "text": "Reply in the customer's language; 日本語なら日本語で。", "tags": ["i18n"]},
+            1, ms(2, 1, 8)),
+        "pii/redact?all=1%": versions_of(
+            {"key": "pii/redact?all=1%", "name": "PII redaction (escaped key)",
+             "text": "Never repeat e-mail addresses, phone numbers or card numbers.", "tags": [],
+             "_maintainer": member(0)},
+            1, ms(2, 9, 16)),
+        "refund-rules": versions_of(
+            {"key": "refund-rules", "name": "Refund rules", "description": "When a refund may be offered.",
+             "text": "Offer a refund only with an order number.", "tags": ["support", "billing"]},
+            2, ms(2, 12, 11), text=["Offer a refund only with an order number, within 30 days."]),
+    }
+
+
+# (config key, variation key, snippet version) of each variation that uses a snippet
+SNIPPET_USES = {
+    "brand-voice": [("support-triage-agent", "baseline", 3), ("support-triage-agent", "concise-claude", 2),
+                    ("ticket-summarizer", "short-summary", 3), ("resume-screener", "default", 1)],
+    "escalation-policy": [("support-triage-agent", "concise-claude", 2),
+                          ("support-triage-agent", "legacy-gpt35", 1), ("ops/triage?v=2%", "default", 2)],
+    "language-mirroring": [("resume-screener", "default", 1)],
+    "pii/redact?all=1%": [("code-review-assistant", "strict-security", 1)],
+}
+
+
+def seed_tools():
+    """AI tools of project `default` by key: each a version history, oldest first."""
+    order_schema = {"type": "object", "properties": {"orderId": {"type": "string"}}, "required": ["orderId"]}
+    return {
+        "create-zendesk-ticket": versions_of(
+            {"key": "create-zendesk-ticket", "description": "Opens a Zendesk ticket for a human agent.",
+             "schema": {"type": "object", "properties": {"subject": {"type": "string"},
+                                                         "priority": {"enum": ["low", "normal", "high"]}},
+                        "required": ["subject"]},
+             "customParameters": {"zendeskGroup": "tier-1"}, "tags": ["support"], "_maintainer": team(1)},
+            1, ms(1, 25, 10)),
+        "lookup-order": versions_of(
+            {"key": "lookup-order", "description": "Looks up an order by id.", "schema": order_schema,
+             "customParameters": {"timeoutMs": 2000}, "tags": ["support", "orders"], "_maintainer": member(0)},
+            2, ms(1, 26, 9),
+            schema=[dict(order_schema, properties={"orderId": {"type": "string"},
+                                                   "includeItems": {"type": "boolean"}})]),
+        "run/sql?safe=1%": versions_of(
+            {"key": "run/sql?safe=1%", "description": "Runs a read-only SQL query (escaped key).",
+             "schema": {"type": "object", "properties": {"query": {"type": "string"}}}, "tags": []},
+            1, ms(2, 5, 15)),
+        "search-kb": versions_of(
+            {"key": "search-kb", "description": "Recherche dans la base de connaissances 📚",
+             "schema": {"type": "object", "properties": {"q": {"type": "string"}}},
+             "customParameters": {"index": "kb-ヘルプ"}, "tags": ["kb"]},
+            1, ms(2, 6, 12)),
+    }
+
+
+# (config key, variation key, tool version) of each variation that uses a tool
+TOOL_USES = {
+    "lookup-order": [("support-triage-agent", "baseline", 2), ("support-triage-agent", "legacy-gpt35", 1)],
+    "create-zendesk-ticket": [("support-triage-agent", "baseline", 1), ("ops/triage?v=2%", "default", 1)],
+    "search-kb": [("ticket-summarizer", "bullet-points", 1)],
+}
+
+
+def seed_graphs():
+    """Agent graphs of project `default`, ordered by key."""
+    return [
+        {"key": "draft/graph?x=1%", "name": "Brouillon — 草稿", "description": "Metadata only, no nodes yet.",
+         "createdAt": ms(5, 2, 9), "updatedAt": ms(5, 2, 9)},
+        {"key": "pr-review-pipeline", "name": "PR review pipeline", "description": "Review, then judge the review.",
+         "_maintainer": team(0), "rootConfigKey": "code-review-assistant",
+         "edges": [{"key": "review-to-judge", "sourceConfig": "code-review-assistant",
+                    "targetConfig": "answer-quality-judge", "handoff": {"mode": "full-transcript"}}],
+         "createdAt": ms(3, 1, 10), "updatedAt": ms(5, 20, 15)},
+        {"key": "support-flow", "name": "Support flow ⚡", "_maintainer": member(1),
+         "rootConfigKey": "support-triage-agent",
+         "edges": [{"key": "triage-to-summary", "sourceConfig": "support-triage-agent",
+                    "targetConfig": "ticket-summarizer", "handoff": {"mode": "summary", "maxTurns": 3}},
+                   {"key": "triage-to-ops", "sourceConfig": "support-triage-agent", "targetConfig": "ops/triage?v=2%"},
+                   {"key": "ops-back-to-triage", "sourceConfig": "ops/triage?v=2%",
+                    "targetConfig": "support-triage-agent", "handoff": {"note": "retour à l'équipe — 返回"}}],
+         "createdAt": ms(3, 5, 12), "updatedAt": ms(6, 1, 8)},
+    ]
+
+
+def seed_targeting(configs):
+    """Targeting of each AI Config by key: an `environments` map (production, test) and defaults."""
+    out = {}
+    for number, config in enumerate(configs):
+        created = config["createdAt"]
+        prod = {"_environmentName": "Production", "_version": 3 + number, "enabled": number % 3 != 2,
+                "offVariation": 0, "fallthrough": {"variation": 0}, "trackEvents": number == 0,
+                "trackEventsFallthrough": False, "lastModified": created + 86_400_000 * (number + 1),
+                "rules": [{"clauses": [{"id": "c-%d" % number, "attribute": "plan", "op": "in", "negate": False,
+                                        "values": ["enterprise", "entreprise-é"]}], "trackEvents": False}],
+                "targets": [{"contextKind": "user", "values": ["dana", "wei"], "variation": 0}],
+                "contextTargets": [{"contextKind": "organization", "values": ["acme-東京"], "variation": 0}]}
+        if number == 0:
+            prod["fallthrough"] = {"rollout": {"variations": [{"variation": 0, "weight": 60000},
+                                                              {"variation": 1, "weight": 40000}],
+                                               "bucketBy": "key", "contextKind": "user", "seed": 42}}
+        test = {"_environmentName": "Test ✓", "_version": 1, "enabled": False, "offVariation": 0,
+                "fallthrough": {"variation": 0}, "trackEvents": False, "trackEventsFallthrough": False,
+                "lastModified": created, "rules": [], "targets": [], "contextTargets": []}
+        out[config["key"]] = {"production": prod, "test": test}
+    return out
+
+
+def seed_catalog(configs):
+    """The issue-16 resources of project `default`."""
+    return {"snippets": seed_snippets(), "snippet_uses": SNIPPET_USES, "tools": seed_tools(),
+            "tool_uses": TOOL_USES, "graphs": seed_graphs(), "targeting": seed_targeting(configs)}

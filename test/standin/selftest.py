@@ -790,6 +790,110 @@ def ratelimit_windows():
 
 
 # ---------------------------------------------------------------------------
+# catalog: prompt snippets, AI tools, agent graphs, targeting (issue 16)
+# ---------------------------------------------------------------------------
+
+BETA = {"LD-API-Version": "beta"}
+ODD_SNIPPET = "pii%2Fredact%3Fall%3D1%25"
+
+
+@test
+def snippets_read():
+    """Snippet list pages, item, versions newest first, references; the literal route beats {configKey}."""
+    resp = call("GET", P + "/ai-configs/prompt-snippets?limit=2&offset=2")
+    conforms(resp.json, "PromptSnippets")
+    assert [s["key"] for s in resp.json["items"]] == ["language-mirroring", "pii/redact?all=1%"]
+    assert resp.json["totalCount"] == 5 and "next" in resp.json["_links"]
+    resp = call("GET", P + "/ai-configs/prompt-snippets/" + ODD_SNIPPET)
+    conforms(resp.json, "PromptSnippet")
+    assert resp.json["key"] == "pii/redact?all=1%" and resp.json["_maintainer"]["kind"] == "member"
+    resp = call("GET", P + "/ai-configs/prompt-snippets/brand-voice/versions")
+    conforms(resp.json, "PromptSnippets")
+    assert [s["version"] for s in resp.json["items"]] == [3, 2, 1]
+    resp = call("GET", P + "/ai-configs/prompt-snippets/brand-voice/references?limit=3")
+    conforms(resp.json, "SnippetReferences")
+    assert resp.json["totalCount"] == 4 and len(resp.json["items"]) == 3
+    assert resp.json["items"][0]["aiConfigName"] == "Support Triage Agent"
+    expect_error(call("GET", P + "/ai-configs/prompt-snippets/nope"), 404, "not_found")
+    expect_error(call("GET", P + "/ai-configs/prompt-snippets/nope/references"), 404, "not_found")
+
+
+@test
+def snippet_writes():
+    """POST 201 / 409 / 400, PATCH makes a version, DELETE 204."""
+    path = P + "/ai-configs/prompt-snippets"
+    resp = call("POST", path, {"key": "new-snip", "name": "N", "text": "T", "maintainerTeamKey": "ai-platform"})
+    assert resp.status == 201 and resp.json["version"] == 1 and resp.json["tags"] == []
+    conforms(resp.json, "PromptSnippet")
+    expect_error(call("POST", path, {"key": "new-snip", "name": "N", "text": "T"}), 409, "conflict")
+    expect_error(call("POST", path, {"key": "x", "name": "N"}), 400, "invalid_request")
+    resp = call("PATCH", path + "/new-snip", {"text": "T2"})
+    assert resp.status == 200 and resp.json["version"] == 2 and resp.json["text"] == "T2"
+    assert [s["version"] for s in call("GET", path + "/new-snip/versions").json["items"]] == [2, 1]
+    assert call("DELETE", path + "/new-snip").status == 204
+    expect_error(call("DELETE", path + "/new-snip"), 404, "not_found")
+
+
+@test
+def tools_read_and_write():
+    """Tools: list, item, versions, references; POST duplicate is 400; PATCH, DELETE."""
+    resp = call("GET", P + "/ai-tools?limit=3")
+    conforms(resp.json, "AITools")
+    assert [t["key"] for t in resp.json["items"]] == ["create-zendesk-ticket", "lookup-order", "run/sql?safe=1%"]
+    resp = call("GET", P + "/ai-tools/lookup-order/versions")
+    assert [t["version"] for t in resp.json["items"]] == [2, 1]
+    resp = call("GET", P + "/ai-tools/lookup-order/references")
+    conforms(resp.json, "ToolReferences")
+    assert [r["toolVersion"] for r in resp.json["items"]] == [2, 1]
+    body = {"key": "new-tool", "schema": {"type": "object"}}
+    resp = call("POST", P + "/ai-tools", body)
+    assert resp.status == 201
+    conforms(resp.json, "AITool")
+    expect_error(call("POST", P + "/ai-tools", body), 400, "invalid_request")
+    resp = call("PATCH", P + "/ai-tools/new-tool", {"description": "d"})
+    assert resp.json["version"] == 2 and resp.json["description"] == "d"
+    assert call("DELETE", P + "/ai-tools/new-tool").status == 204
+    expect_error(call("GET", P + "/ai-tools/new-tool"), 404, "not_found")
+
+
+@test
+def graphs_beta_and_edges():
+    """Agent graphs need the beta header; the list has no edges, the item has; topology checks."""
+    expect_error(call("GET", P + "/agent-graphs"), 403, "forbidden")
+    expect_error(call("GET", P + "/agent-graphs/support-flow"), 403, "forbidden")
+    resp = call("GET", P + "/agent-graphs", headers=BETA)
+    conforms(resp.json, "AgentGraphs")
+    assert [g["key"] for g in resp.json["items"]] == ["draft/graph?x=1%", "pr-review-pipeline", "support-flow"]
+    assert all("edges" not in g for g in resp.json["items"])
+    resp = call("GET", P + "/agent-graphs/support-flow", headers=BETA)
+    conforms(resp.json, "AgentGraph")
+    assert len(resp.json["edges"]) == 3
+    path = P + "/agent-graphs"
+    expect_error(call("POST", path, {"key": "g", "name": "G", "rootConfigKey": "ticket-summarizer"}, BETA),
+                 400, "invalid_request")
+    expect_error(call("POST", path, {"key": "g", "name": "G"}), 403, "forbidden")
+    resp = call("POST", path, {"key": "g", "name": "G"}, BETA)
+    assert resp.status == 201 and "edges" not in resp.json
+    expect_error(call("POST", path, {"key": "g", "name": "G"}, BETA), 400, "invalid_request")
+    edges = [{"key": "e", "sourceConfig": "ticket-summarizer", "targetConfig": "resume-screener"}]
+    resp = call("PATCH", path + "/g", {"rootConfigKey": "ticket-summarizer", "edges": edges}, BETA)
+    assert resp.status == 200 and resp.json["edges"] == edges
+    expect_error(call("PATCH", path + "/g", {"edges": edges}, BETA), 400, "invalid_request")
+    assert call("DELETE", path + "/g", headers=BETA).status == 204
+    expect_error(call("DELETE", path + "/g", headers=BETA), 404, "not_found")
+
+
+@test
+def targeting_environments():
+    """Targeting: an environments map per AI Config; 404 for an unknown one."""
+    resp = call("GET", P + "/ai-configs/" + ODD_CONFIG + "/targeting")
+    conforms(resp.json, "AIConfigTargeting")
+    assert sorted(resp.json["environments"]) == ["production", "test"]
+    assert resp.json["environments"]["test"]["_environmentName"] == "Test ✓"
+    expect_error(call("GET", P + "/ai-configs/nope/targeting"), 404, "not_found")
+
+
+# ---------------------------------------------------------------------------
 # Runner
 # ---------------------------------------------------------------------------
 
