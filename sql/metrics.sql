@@ -222,6 +222,18 @@ SELECT count(1) FROM ld_metrics.ai_config_quick_stats WHERE env = 'production';
 DROP SCHEMA ld_metrics CASCADE;
 RESET TIME ZONE;
 
+-- 14. a join on config_key: a nested loop asks only for the outer rows' AI Configs
+CREATE TEMP TABLE watched (cfg text);
+INSERT INTO watched VALUES ('support-triage-agent'), ('resume-screener');
+ANALYZE watched;
+SELECT ld_clear_log();
+SELECT w.cfg, m.period_start, m.generation_count = 24 * length(w.cfg) AS n_ok
+  FROM watched w JOIN ld.ai_config_metrics m ON m.config_key = w.cfg
+ WHERE m.env = 'production' AND m.period_start >= '2026-01-01' AND m.period_end <= '2026-01-02'
+ ORDER BY 1;
+SELECT method, path, query FROM ld_requests() ORDER BY path;
+DROP TABLE watched;
+
 -- 13. ANALYZE skips a table that needs a window (no request)
 SELECT ld_clear_log();
 ANALYZE ld.ai_config_metrics;

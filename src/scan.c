@@ -9,7 +9,10 @@
  * or an IN list), from a table option that fixes the key (optimization_key,
  * config_key), or -- for a parent key nothing fixes -- from enumerating the
  * key's list (every optimization, or AI Config, of the project).  Which key
- * is which is the catalog's key table: nothing here names one.  Pages are fetched on demand: the next
+ * is which is the catalog's key table: nothing here names one.  A metrics
+ * endpoint also takes a window: its windows (window.c: the WHERE window cut
+ * into buckets) are the innermost digit of the series odometer
+ * (next_combination, the one place series are generated).  Pages are fetched on demand: the next
  * ones are asked for once the executor has used half of the current page
  * (the window growing by one page each time, up to max_concurrency), so a
  * scan that stops early stops fetching.
