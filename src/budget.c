@@ -58,7 +58,7 @@
 #define LD_MAX_THROTTLE_MS 60000
 
 /* what LaunchDarkly last said of one window */
-typedef struct LdWindow
+typedef struct LdRateWindow
 {
 	uint64		key;			/* hash of base_url and scope; 0 = free */
 	int64		remaining;		/* requests left (decremented as we send) */
@@ -66,7 +66,7 @@ typedef struct LdWindow
 	int64		reset_ms;		/* epoch ms the window ends; 0 = unknown */
 	int64		touched_ms;		/* last answer or request */
 	int64		heard_ms;		/* last answer that told of it */
-} LdWindow;
+} LdRateWindow;
 
 /* our own budget of one server */
 typedef struct LdBucket
@@ -90,7 +90,7 @@ typedef struct LdShared
 {
 	LWLock	   *lock;			/* NULL in a backend's own copy */
 	TimestampTz stats_reset;
-	LdWindow	windows[LD_RL_SLOTS];
+	LdRateWindow	windows[LD_RL_SLOTS];
 	LdBucket	buckets[LD_BUCKET_SLOTS];
 	LdStatSlot	stats[LD_STATS_SLOTS];
 } LdShared;
@@ -253,15 +253,15 @@ ld_budget_key(LdBudgetKey *k, Oid serverid, int rate, const char *base_url,
  *		The window of a key, or NULL; with create, a new one (the least
  *		recently touched one is reused when the table is full).
  */
-static LdWindow *
+static LdRateWindow *
 find_window(LdShared *s, uint64 key, bool create, int64 now_ms)
 {
-	LdWindow   *victim = NULL;
+	LdRateWindow   *victim = NULL;
 	int			i;
 
 	for (i = 0; i < LD_RL_SLOTS; i++)
 	{
-		LdWindow   *w = &s->windows[i];
+		LdRateWindow   *w = &s->windows[i];
 
 		if (w->key == key)
 			return w;
@@ -287,7 +287,7 @@ find_window(LdShared *s, uint64 key, bool create, int64 now_ms)
  *		that is not limited sends no header): the window is forgotten.
  */
 static int64
-window_wait(LdWindow *w, int64 now_ms)
+window_wait(LdRateWindow *w, int64 now_ms)
 {
 	if (w->reset_ms > 0 && now_ms >= w->reset_ms + LD_RESET_SLACK_MS)
 	{
@@ -349,7 +349,7 @@ try_take(const LdBudgetKey *k)
 	TimestampTz now = GetCurrentTimestamp();
 	int64		now_ms = epoch_ms(now);
 	int64		wait = 0;
-	LdWindow   *w[3];
+	LdRateWindow   *w[3];
 	LdBucket   *b = NULL;
 	int			i;
 
@@ -478,7 +478,7 @@ static void
 observe_window(LdShared *s, uint64 key, int64 remaining, int64 limit,
 			   int64 reset_ms, int64 now_ms)
 {
-	LdWindow   *w;
+	LdRateWindow   *w;
 
 	if (remaining < 0)
 		return;
