@@ -88,3 +88,45 @@ SELECT run_id = :'new_run' AS new_run, status, count(*) AS results
   FROM ld.agent_optimization_results
  WHERE optimization_key = 'support-triage' AND run_id = :'new_run'
  GROUP BY 1, 2 ORDER BY 2;
+
+\echo '== Did the offline winner pay off in production?  Promote the variation the optimization created ...'
+SELECT r.created_variation_key AS winner, o.ai_config_key AS config, r.agent_optimization_version AS version
+  FROM ld.agent_optimization_results r JOIN ld.agent_optimizations o ON o.key = r.optimization_key
+ WHERE r.optimization_key = 'support-triage' AND r.status = 'PASSED' AND r.created_variation_key IS NOT NULL
+ ORDER BY r.agent_optimization_version DESC, r.iteration DESC LIMIT 1 \gset
+INSERT INTO ld.ai_config_variations (config_key, key, name, model_config_key, instructions)
+SELECT :'config', :'winner', 'Winner of support-triage v' || :'version', variation->>'modelConfigKey', instructions
+  FROM ld.agent_optimization_results
+ WHERE optimization_key = 'support-triage' AND created_variation_key = :'winner'
+RETURNING config_key, key, name, model_config_key;
+
+\echo '== ... then its daily production metrics next to the other variations, and what a passed result cost offline'
+WITH offline AS (   -- ldai_result_costs: tokens priced by the model configs (one optimization read)
+  SELECT agent_optimization_version AS version,
+         sum(total_cost) / nullif(count(*) FILTER (WHERE status = 'PASSED'), 0) AS usd_per_passed_result
+    FROM ldai_result_costs('ld.agent_optimization_results', 'ld.agent_optimizations',
+                           'ld.ai_model_configs', 'support-triage')
+   GROUP BY 1)
+SELECT m.period_start::date AS day, m.variation_key, m.variation_key = :'winner' AS winner,
+       m.generation_count AS generations, m.total_tokens,
+       round(((m.input_cost + m.output_cost) / nullif(m.generation_count, 0))::numeric, 5) AS usd_per_generation,
+       round(m.satisfaction_rating::numeric, 3) AS satisfaction,
+       CASE WHEN m.variation_key = :'winner' THEN round(o.usd_per_passed_result::numeric, 4) END
+         AS offline_usd_per_passed_result
+  FROM ld.ai_config_variation_metrics m
+  LEFT JOIN offline o ON o.version = :version
+ WHERE m.config_key = :'config' AND m.env = 'production' AND m.bucket = 'day'
+   AND m.period_start >= date_trunc('day', now()) - interval '3 days'
+   AND m.period_end <= date_trunc('day', now())
+ ORDER BY 1, 2;
+
+\echo '== Which AI Config variations break if I change a prompt snippet?'
+SELECT s.key AS snippet, r.ai_config_key, r.variation_key, v.state, r.resource_version AS snippet_version
+  FROM ld.ai_prompt_snippets s
+  JOIN ld.ai_prompt_snippet_references r ON r.snippet_key = s.key
+  LEFT JOIN ld.ai_config_variations v ON v.config_key = r.ai_config_key AND v.key = r.variation_key
+ ORDER BY 1, 2, 3 LIMIT 8;
+
+\echo '== What this session asked of LaunchDarkly (ldai_fdw_stats)'
+SELECT endpoint, requests, responses_2xx, responses_4xx, responses_429, bytes_received
+  FROM ldai_fdw_stats WHERE server_name = 'launchdarkly' ORDER BY requests DESC, endpoint LIMIT 8;
