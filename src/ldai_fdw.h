@@ -116,6 +116,8 @@ typedef struct LdEndpoint
 	const char *embedded;		/* rows are this array inside each item */
 	LdKey		embedded_parent;	/* the key the enclosing item provides */
 	uint32		query;			/* LdKey bits sent as query parameters */
+	const char *order_desc;		/* column whose descending order the API
+								 * documents for one series, or NULL */
 } LdEndpoint;
 
 /* how rows are written: POST to create, PATCH/DELETE on the item path */
@@ -362,7 +364,10 @@ enum LdScanPrivate
 	/* nonzero when the statement writes the scanned table (Integer) */
 	LdPrivReadAll,
 	/* a pushed count(*): the foreign table's OID, else 0 (Integer) */
-	LdPrivCountRelid
+	LdPrivCountRelid,
+	/* the column of the API's documented (descending) order the plan
+	 * relies on instead of a Sort, or "" (String) */
+	LdPrivOrder
 };
 
 /* in planner.c */

@@ -1368,11 +1368,17 @@ ldExplainForeignScan(ForeignScanState *node, ExplainState *es)
 
 	if (es->verbose)
 	{
+		const char *order = strVal(list_nth(((ForeignScan *) node->ss.ps.plan)->fdw_private,
+											LdPrivOrder));
+
 		if (s->count_only)
 			ExplainPropertyText("LaunchDarkly aggregate",
 								"count(*) from totalCount (rows counted where an answer has none)", es);
 		foreach(lc, ld_explain_requests(node))
 			ExplainPropertyText("LaunchDarkly request", (char *) lfirst(lc), es);
+		if (order[0] != '\0')
+			ExplainPropertyText("LaunchDarkly order",
+								psprintf("%s DESC (as the API documents)", order), es);
 		if (s->read_all)
 			ExplainPropertyBool("Rows Read Before Writes", true, es);
 	}
