@@ -9,6 +9,7 @@ OBJS = \
 	src/connection.o \
 	src/convert.o \
 	src/direct.o \
+	src/async.o \
 	src/explain.o \
 	src/http.o \
 	src/import.o \
@@ -26,7 +27,7 @@ EXTENSION = ldai_fdw
 DATA = ldai_fdw--1.0.sql ldai_fdw--1.0--1.1.sql
 PGFILEDESC = "ldai_fdw - foreign-data wrapper for LaunchDarkly AI Configs"
 
-REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins prefetch batch interrupts security write_safety on_commit keysafety lifecycle modify_scan upgrade reads metrics orderby
+REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins prefetch batch interrupts security write_safety on_commit keysafety lifecycle modify_scan upgrade reads metrics orderby async
 REGRESS_OPTS = --load-extension=ldai_fdw
 
 SHLIB_LINK = -lcurl -lcjson

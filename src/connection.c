@@ -970,3 +970,14 @@ ld_request_cached(LdConn *conn, EState *estate, const char *path, LdStats *stats
 	if ((result->status >= 200 && result->status <= 299) || result->status == 404)
 		ld_cache_put(estate, conn->umid, path, result);
 }
+
+/*
+ * ld_conn_client
+ *		The curl client of a connection, for an asynchronous Append that
+ *		waits on its sockets itself (async.c).
+ */
+LdhClient *
+ld_conn_client(LdConn *conn)
+{
+	return conn->client;
+}

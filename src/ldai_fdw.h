@@ -185,6 +185,7 @@ typedef struct LdOptions
 	bool		use_remote_estimate;
 	int			max_concurrency;
 	int			batch_size;
+	bool		async_capable;	/* may run under an asynchronous Append */
 	char	   *resource;
 	const char *keys[LDK_COUNT];	/* key values fixed by table options
 									 * (optimization_key, config_key...) */
@@ -247,6 +248,7 @@ extern void ld_report_http_error(const char *method, const char *path,
 extern void ld_check_json(const char *method, const char *path,
 						  const LdResult *result);
 extern void ld_async_cancel(LdConn *conn, LdhTransfer *t);
+extern LdhClient *ld_conn_client(LdConn *conn);
 extern LdhTransfer *ld_async_start(LdConn *conn, const char *method,
 								   const char *path, const char *body,
 								   const char *extra_header);
@@ -385,6 +387,7 @@ extern LdKey ld_key_condition(PlannerInfo *root, RelOptInfo *baserel,
 extern void ldGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 								   RelOptInfo *input_rel, RelOptInfo *output_rel,
 								   void *extra);
+extern bool ldIsForeignPathAsyncCapable(ForeignPath *path);
 
 /* ----------------------------------------------------------------
  * Scanning (scan.c)
@@ -397,6 +400,18 @@ extern void ldEndForeignScan(ForeignScanState *node);
 extern void ldExplainForeignScan(ForeignScanState *node, ExplainState *es);
 extern bool ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 								  BlockNumber *totalpages);
+extern TupleTableSlot *ld_scan_async_next(ForeignScanState *node, bool *wait);
+extern LdhTransfer *ld_scan_async_transfer(ForeignScanState *node, LdConn **conn);
+extern void **ld_scan_async_state(ForeignScanState *node);
+
+/* ----------------------------------------------------------------
+ * Asynchronous Append (async.c)
+ * ----------------------------------------------------------------
+ */
+extern bool ld_async_supported(void);
+extern void ldForeignAsyncRequest(AsyncRequest *areq);
+extern void ldForeignAsyncConfigureWait(AsyncRequest *areq);
+extern void ldForeignAsyncNotify(AsyncRequest *areq);
 
 /* ----------------------------------------------------------------
  * EXPLAIN (explain.c)

@@ -940,6 +940,22 @@ ldGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 }
 
 /*
+ * ldIsForeignPathAsyncCapable
+ *		A scan of a base relation may run under an asynchronous Append
+ *		(its requests in flight while other children run), unless the
+ *		async_capable option says no; a pushed count(*) runs synchronously.
+ */
+bool
+ldIsForeignPathAsyncCapable(ForeignPath *path)
+{
+	RelOptInfo *rel = path->path.parent;
+	LdRelInfo  *fi = (LdRelInfo *) rel->fdw_private;
+
+	return IS_SIMPLE_REL(rel) && fi != NULL &&
+		fi->opts.async_capable && ld_async_supported();
+}
+
+/*
  * retrieved_attrs
  *		Attribute numbers the query needs (all of them for a whole-row
  *		reference).

@@ -140,6 +140,11 @@ typedef struct LdScanState
 	LdPager		child;
 	cJSON	   *item;			/* next item of the page, NULL at its end */
 	cJSON	   *row;			/* next embedded row of item */
+
+	/* under an asynchronous Append (async.c) */
+	bool		async_mode;		/* a row is asked for: never wait for a page */
+	bool		async_wait;		/* ... none is ready: a page is in flight */
+	void	   *async_state;	/* async.c's wait state of this scan */
 } LdScanState;
 
 static void cancel_prefetch(LdScanState *s, LdPager *pg);
@@ -767,6 +772,48 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 }
 
 /*
+ * page_ready
+ *		For an asynchronous Append: whether the current series' next page
+ *		can be read without waiting.  Its GET is started (as the first
+ *		entry of the prefetch queue, where get_page takes it) if it is not
+ *		in flight yet.  A page that needs no request, or one that cannot be
+ *		started now (no transfer slot), counts as ready: it is read as a
+ *		synchronous scan would.
+ */
+static bool
+page_ready(LdScanState *s)
+{
+	LdPager    *pg = &s->child;
+	int64		limit = s->opts.page_size;
+
+	if (pg->done || pg->remaining == 0)
+		return true;
+	if (pg->nqueued == 0 || pg->queue[0].offset != pg->offset)
+	{
+		char	   *path;
+		LdhTransfer *t;
+
+		cancel_prefetch(s, pg);
+		if (pg->remaining >= 0)
+			limit = Min(limit, pg->remaining);
+		path = pg->paged ?
+			MemoryContextStrdup(pg->cxt, psprintf("%s%slimit=%lld&offset=%lld", pg->path,
+												  ld_query_sep(pg->path), (long long) limit,
+												  (long long) pg->offset)) :
+			MemoryContextStrdup(pg->cxt, pg->path);
+		t = ld_async_start(s->conn, "GET", path, NULL, NULL);
+		if (t == NULL)
+			return true;
+		pg->queue[0].t = t;
+		pg->queue[0].offset = pg->offset;
+		pg->queue[0].path = path;
+		pg->nqueued = 1;
+		pg->planned = pg->offset + limit;
+	}
+	return ldh_finished(pg->queue[0].t);
+}
+
+/*
  * next_parent
  *		Move to the next enumerated value of the enumerated key, fetching
  *		the next page of its list when needed.  Returns false when all are
@@ -934,6 +981,9 @@ next_row(LdScanState *s, cJSON **parent)
 		CHECK_FOR_INTERRUPTS();
 		if (!s->child.done)
 		{
+			/* asynchronous: return nothing rather than wait for the page */
+			if (s->async_mode && !page_ready(s))
+				return (s->async_wait = true, NULL);
 			s->item = fetch_page(s, &s->child, s->ep->shape, s->batch_cxt,
 								 s->not_found);
 			continue;
@@ -1236,6 +1286,52 @@ ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 	*func = acquire_sample;
 	*totalpages = 1;
 	return true;
+}
+
+/*
+ * ld_scan_async_next
+ *		The next row for an asynchronous Append, through the node (quals
+ *		and projection apply), without waiting for the network: *wait is
+ *		set when a page is still in flight (the slot is then empty but the
+ *		scan is not over).  Scans that keep their rows, count, or take keys
+ *		from parameters run synchronously.
+ */
+TupleTableSlot *
+ld_scan_async_next(ForeignScanState *node, bool *wait)
+{
+	LdScanState *s = (LdScanState *) node->fdw_state;
+	TupleTableSlot *slot;
+
+	s->async_mode = !s->count_only && !s->keep && !s->read_all && !s->use_cache;
+	s->async_wait = false;
+	slot = ExecProcNode((PlanState *) node);
+	s->async_mode = false;
+	*wait = s->async_wait && TupIsNull(slot);
+	return slot;
+}
+
+/*
+ * ld_scan_async_transfer
+ *		The GET an asynchronous scan waits for (NULL: none) and its
+ *		connection.
+ */
+LdhTransfer *
+ld_scan_async_transfer(ForeignScanState *node, LdConn **conn)
+{
+	LdScanState *s = (LdScanState *) node->fdw_state;
+
+	*conn = s->conn;
+	return s->child.nqueued > 0 ? s->child.queue[0].t : NULL;
+}
+
+/*
+ * ld_scan_async_state
+ *		Where async.c keeps its wait state for this scan.
+ */
+void	  **
+ld_scan_async_state(ForeignScanState *node)
+{
+	return &((LdScanState *) node->fdw_state)->async_state;
 }
 
 /*
