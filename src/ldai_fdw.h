@@ -257,6 +257,27 @@ extern bool ld_async_finish(LdConn *conn, LdhTransfer *t, const char *method,
 							const char *extra_header, LdStats *stats,
 							LdResult *result);
 
+/* GETs of later series started ahead of need (reqplan.c) */
+#define LD_REQPLAN_MAX 16
+typedef struct LdReqPlan
+{
+	LdConn	   *conn;
+	MemoryContext cxt;			/* where paths live */
+	int			n;
+	struct
+	{
+		char	   *path;		/* with its query string */
+		LdhTransfer *t;
+	}			e[LD_REQPLAN_MAX];
+} LdReqPlan;
+
+extern void ld_reqplan_init(LdReqPlan *rp, LdConn *conn, MemoryContext cxt);
+extern bool ld_reqplan_has(LdReqPlan *rp, const char *path);
+extern bool ld_reqplan_start(LdReqPlan *rp, const char *path);
+extern LdhTransfer *ld_reqplan_take(LdReqPlan *rp, const char *path);
+extern int	ld_reqplan_count(const LdReqPlan *rp);
+extern void ld_reqplan_drop(LdReqPlan *rp);
+
 /* in cache.c */
 extern void ld_cache_reset(void);
 extern bool ld_cache_get(EState *estate, Oid umid, const char *path,

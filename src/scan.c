@@ -141,6 +141,10 @@ typedef struct LdScanState
 	cJSON	   *item;			/* next item of the page, NULL at its end */
 	cJSON	   *row;			/* next embedded row of item */
 
+	/* first pages of the next series, in flight ahead (reqplan.c) */
+	LdReqPlan	ahead;
+	int			first_limit;	/* limit of a series' first GET */
+
 	/* under an asynchronous Append (async.c) */
 	bool		async_mode;		/* a row is asked for: never wait for a page */
 	bool		async_wait;		/* ... none is ready: a page is in flight */
@@ -376,6 +380,7 @@ prefetch_cleanup(void *arg)
 	LdScanState *s = (LdScanState *) arg;
 
 	cancel_prefetch(s, &s->child);
+	ld_reqplan_drop(&s->ahead);
 }
 
 /*
@@ -438,6 +443,8 @@ reset_execution(LdScanState *s)
 {
 	MemoryContextReset(s->run_cxt);	/* also drops prefetches (callback) */
 	MemoryContextReset(s->batch_cxt);
+	ld_reqplan_init(&s->ahead, s->conn, s->run_cxt);
+	s->first_limit = s->count_only ? 1 : s->opts.page_size;
 	register_cleanup(s);
 	MemoryContextReset(s->parent_cxt);
 	memset(s->values, 0, sizeof(s->values));
@@ -654,7 +661,9 @@ schedule_prefetch(LdScanState *s, LdPager *pg)
 		return;
 	if (pg->nqueued == 0)
 		pg->planned = pg->offset;
-	window = Min(Min(pg->ahead, pg->concurrency), LD_MAX_PREFETCH);
+	/* series started ahead (reqplan.c) share max_concurrency */
+	window = Min(Min(pg->ahead, pg->concurrency - ld_reqplan_count(&s->ahead)),
+				 LD_MAX_PREFETCH);
 	pg->ahead = Min(pg->ahead + 1, pg->concurrency);
 	while (pg->nqueued < window && pg->planned < pg->total)
 	{
@@ -684,17 +693,20 @@ schedule_prefetch(LdScanState *s, LdPager *pg)
 /*
  * get_page
  *		The answer for the pager's next page: the prefetched one if it is
- *		for this offset, else a request now (a prefetch plan that no longer
- *		fits is dropped).
+ *		for this offset, else the one started ahead for this path (a
+ *		series' first page, reqplan.c), else a request now (a prefetch plan
+ *		that no longer fits is dropped).
  */
 static void
 get_page(LdScanState *s, LdPager *pg, const char *path, LdResult *res)
 {
+	LdhTransfer *t;
+
 	if (pg->nqueued > 0 && pg->queue[0].offset == pg->offset)
 	{
-		LdhTransfer *t = pg->queue[0].t;
 		const char *qpath = pg->queue[0].path;
 
+		t = pg->queue[0].t;
 		pg->nqueued--;
 		memmove(&pg->queue[0], &pg->queue[1], pg->nqueued * sizeof(pg->queue[0]));
 		if (ld_async_finish(s->conn, t, "GET", qpath, NULL, NULL, &s->stats, res))
@@ -706,6 +718,18 @@ get_page(LdScanState *s, LdPager *pg, const char *path, LdResult *res)
 		return;
 	}
 	cancel_prefetch(s, pg);
+	if (!s->use_cache && (t = ld_reqplan_take(&s->ahead, path)) != NULL)
+	{
+		/* a series' first page, asked for while earlier series were read */
+		if (ld_async_finish(s->conn, t, "GET", path, NULL, NULL, &s->stats, res))
+		{
+			/* rate limited: nothing ahead any more, strictly sequential */
+			ld_reqplan_drop(&s->ahead);
+			s->opts.max_concurrency = 1;
+			pg->concurrency = 1;
+		}
+		return;
+	}
 	scan_get(s, path, res);
 }
 
@@ -801,7 +825,10 @@ page_ready(LdScanState *s)
 												  ld_query_sep(pg->path), (long long) limit,
 												  (long long) pg->offset)) :
 			MemoryContextStrdup(pg->cxt, pg->path);
-		t = ld_async_start(s->conn, "GET", path, NULL, NULL);
+		/* started ahead as a later series' first page, or now */
+		t = ld_reqplan_take(&s->ahead, path);
+		if (t == NULL)
+			t = ld_async_start(s->conn, "GET", path, NULL, NULL);
 		if (t == NULL)
 			return true;
 		pg->queue[0].t = t;
@@ -880,6 +907,69 @@ next_combination(LdScanState *s)
 }
 
 /*
+ * peek_combination
+ *		Step a copy of the key indexes to the combination after it, as
+ *		next_combination would, but never past the enumerated keys already
+ *		listed (the next page of the list is read when it is needed).
+ */
+static bool
+peek_combination(LdScanState *s, int *idx)
+{
+	int			k;
+
+	for (k = LDK_COUNT - 1; k > 0; k--)
+	{
+		if (s->values[k] == NIL || k == (int) s->enumerated)
+			continue;
+		if (++idx[k] < list_length(s->values[k]))
+			return true;
+		idx[k] = 0;
+	}
+	return s->enumerated != LDK_NONE &&
+		++idx[s->enumerated] < list_length(s->parent_keys);
+}
+
+/*
+ * plan_ahead
+ *		While a series is read, keep the first pages of the next
+ *		max_concurrency - 1 series in flight (reqplan.c), so that series
+ *		cost a round trip per max_concurrency of them; their rows still come
+ *		series by series.  Not for scans that take keys from parameters
+ *		(rescanned per outer row) or a pushed LIMIT (one series).
+ */
+static void
+plan_ahead(LdScanState *s)
+{
+	int			want = s->opts.max_concurrency - 1;
+	int			idx[LDK_COUNT];
+	const char *keys[LDK_COUNT];
+	int			n,
+				k;
+
+	if (s->use_cache || s->has_limit || want <= 0)
+		return;
+	memcpy(idx, s->idx, sizeof(idx));
+	for (n = 0; n < want && peek_combination(s, idx); n++)
+	{
+		char	   *path;
+
+		for (k = 1; k < LDK_COUNT; k++)
+		{
+			List	   *vals = k == (int) s->enumerated ? s->parent_keys : s->values[k];
+
+			keys[k] = vals ? strVal(list_nth(vals, idx[k])) : NULL;
+		}
+		keys[0] = NULL;
+		path = ld_build_path(s->ep, s->opts.project_key, keys, true);
+		if (s->ep->shape == LD_SHAPE_PAGED)
+			path = psprintf("%s%slimit=%d&offset=0", path, ld_query_sep(path),
+							Min(s->first_limit, s->opts.page_size));
+		if (!ld_reqplan_start(&s->ahead, path))
+			break;
+	}
+}
+
+/*
  * next_series
  *		Start the next request series: fill in the path keys, decide what
  *		a 404 means, reset paging.  Returns false when there is none.
@@ -924,6 +1014,7 @@ next_series(LdScanState *s)
 	s->child.ended = false;
 	s->child.total = -1;
 	s->item = s->row = NULL;
+	plan_ahead(s);
 	return true;
 }
 
@@ -1245,6 +1336,7 @@ acquire_sample(Relation rel, int elevel, HeapTuple *rows, int targrows,
 	s->run_cxt = AllocSetContextCreate(cxt, "ldai_fdw keys", ALLOCSET_DEFAULT_SIZES);
 	s->tuple_cxt = AllocSetContextCreate(cxt, "ldai_fdw row", ALLOCSET_DEFAULT_SIZES);
 	s->limit = -1;
+	s->count_only = true;		/* each series' first GET asks for totalCount */
 	reset_execution(s);
 	start_iteration(s);
 	while (next_series(s))
@@ -1444,7 +1536,10 @@ ldEndForeignScan(ForeignScanState *node)
 
 	/* a scan that stopped early: drop the pages still in flight */
 	if (s->run_cxt != NULL)
+	{
 		cancel_prefetch(s, &s->child);
+		ld_reqplan_drop(&s->ahead);
+	}
 	/* close a kept rows' temporary file now, not at transaction end */
 	if (s->store != NULL)
 		tuplestore_end(s->store);
