@@ -10,6 +10,7 @@ OBJS = \
 	src/connection.o \
 	src/convert.o \
 	src/direct.o \
+	src/async.o \
 	src/explain.o \
 	src/http.o \
 	src/import.o \
@@ -18,6 +19,7 @@ OBJS = \
 	src/modify.o \
 	src/option.o \
 	src/page.o \
+	src/reqplan.o \
 	src/planner.o \
 	src/scan.o \
 	src/stats.o \
@@ -30,7 +32,7 @@ EXTENSION = ldai_fdw
 DATA = ldai_fdw--1.0.sql ldai_fdw--1.0--1.1.sql
 PGFILEDESC = "ldai_fdw - foreign-data wrapper for LaunchDarkly AI Configs"
 
-REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins prefetch batch interrupts security write_safety on_commit keysafety lifecycle modify_scan upgrade reads metrics models ratelimit catalog catalog_children
+REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins prefetch batch interrupts security write_safety on_commit keysafety lifecycle modify_scan upgrade reads metrics models ratelimit catalog catalog_children orderby async fanout
 REGRESS_OPTS = --load-extension=ldai_fdw
 
 SHLIB_LINK = -lcurl -lcjson

@@ -47,7 +47,7 @@
 #include <unistd.h>
 
 #define NT 64					/* distinct item templates */
-#define MAX_DS 16
+#define MAX_DS 64
 #define MAX_HEADER (64 * 1024)
 #define MAX_BODY (16 * 1024 * 1024)
 

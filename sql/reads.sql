@@ -52,11 +52,11 @@ SELECT count(*) FROM ld.agent_optimization_results WHERE optimization_key = 'sup
 SELECT ld_clear_log();
 SELECT count(*) FROM ld.agent_optimization_runs
  WHERE optimization_key IN ('support-triage', 'code-review-bot', 'no-such-opt');
-SELECT path, query, status FROM ld_requests() ORDER BY seq;
+SELECT path, query, status FROM ld_requests() ORDER BY path, query;  -- series go out concurrently
 -- enumerated parents: the list, then one GET per optimization
 SELECT ld_clear_log();
 SELECT count(*) FROM ld.agent_optimization_results;
-SELECT path, query FROM ld_requests() ORDER BY seq;
+SELECT path, query FROM ld_requests() ORDER BY path, query;  -- series go out concurrently
 SELECT count(id) FROM ld.agent_optimization_results;  -- the same, by scanning
 -- the whole table of optimizations; a parameter
 SELECT count(*) FROM ld.agent_optimizations;
@@ -70,7 +70,7 @@ SELECT ld_clear_log();
 SELECT optimization_key, count(*) FROM ld.agent_optimization_runs
  WHERE optimization_key IN ('support-triage', 'no-runs-yet', 'code-review-bot', 'no-such-opt')
  GROUP BY optimization_key ORDER BY 1;
-SELECT path, query, status FROM ld_requests() ORDER BY seq;
+SELECT path, query, status FROM ld_requests() ORDER BY path, query;  -- series go out concurrently
 SELECT reads_plan($$SELECT optimization_key, count(*) FROM ld.agent_optimization_runs
                      WHERE optimization_key IN ('support-triage', 'code-review-bot')
                      GROUP BY optimization_key$$);
@@ -135,7 +135,7 @@ CREATE FOREIGN TABLE an_runs (run_id uuid, status text) SERVER ld
   OPTIONS (resource 'agent_optimization_runs');
 SELECT ld_clear_log();
 ANALYZE an_runs;
-SELECT path, query FROM ld_requests() ORDER BY seq;
+SELECT path, query FROM ld_requests() ORDER BY path, query;  -- series go out concurrently
 SELECT reltuples FROM pg_class WHERE oid = 'an_runs'::regclass;
 -- embedded rows (variations): configs counted, scaled by the sample
 CREATE FOREIGN TABLE an_variations (config_key text, key text) SERVER ld

@@ -147,7 +147,9 @@ static const LdColumn optimization_columns[] = {
 
 /* ---- agent_optimization_runs ---- */
 static const LdEndpoint run_endpoints[] = {
-	{P "/agent-optimizations/{optimization_key}/runs", LD_SHAPE_PAGED, 0},
+	/* "ordered by created_at DESC" (listAgentOptimizationRuns) */
+	{P "/agent-optimizations/{optimization_key}/runs", LD_SHAPE_PAGED, 0,
+	NULL, LDK_NONE, 0, "created_at"},
 };
 
 static const LdColumn run_columns[] = {
@@ -164,8 +166,9 @@ static const LdColumn run_columns[] = {
 
 /* ---- agent_optimization_results and ..._latest_results ---- */
 static const LdEndpoint result_endpoints[] = {
+	/* "sorted by iteration descending" (listAgentOptimizationResultsByRunId) */
 	{P "/agent-optimizations/{optimization_key}/runs/{run_id}/results",
-	LD_SHAPE_LIST, LD_KEY_BIT(LDK_RUN)},
+	LD_SHAPE_LIST, LD_KEY_BIT(LDK_RUN), NULL, LDK_NONE, 0, "iteration"},
 	{P "/agent-optimizations/{optimization_key}/all-results", LD_SHAPE_PAGED, 0},
 };
 

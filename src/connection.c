@@ -1196,3 +1196,14 @@ ldai_fdw_disconnect_all(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(disconnect_server(InvalidOid));
 }
+
+/*
+ * ld_conn_client
+ *		The curl client of a connection, for an asynchronous Append that
+ *		waits on its sockets itself (async.c).
+ */
+LdhClient *
+ld_conn_client(LdConn *conn)
+{
+	return conn->client;
+}

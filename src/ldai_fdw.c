@@ -55,6 +55,11 @@ ldai_fdw_handler(PG_FUNCTION_ARGS)
 	routine->ImportForeignSchema = ldImportForeignSchema;
 	routine->AnalyzeForeignTable = ldAnalyzeForeignTable;
 
+	routine->IsForeignPathAsyncCapable = ldIsForeignPathAsyncCapable;
+	routine->ForeignAsyncRequest = ldForeignAsyncRequest;
+	routine->ForeignAsyncConfigureWait = ldForeignAsyncConfigureWait;
+	routine->ForeignAsyncNotify = ldForeignAsyncNotify;
+
 	routine->AddForeignUpdateTargets = ldAddForeignUpdateTargets;
 	routine->PlanForeignModify = ldPlanForeignModify;
 	routine->BeginForeignModify = ldBeginForeignModify;

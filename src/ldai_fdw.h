@@ -151,6 +151,8 @@ typedef struct LdEndpoint
 	LdKey		embedded_parent;	/* the key the enclosing item provides */
 	uint32		query;			/* LdKey bits beyond the path: query
 								 * parameters, and series keys (bucket) */
+	const char *order_desc;		/* column whose descending order the API
+								 * documents for one series, or NULL */
 } LdEndpoint;
 
 /* how rows are written: POST to create, PATCH/DELETE on the item path */
@@ -232,6 +234,7 @@ typedef struct LdOptions
 	bool		use_remote_estimate;
 	int			max_concurrency;
 	int			batch_size;
+	bool		async_capable;	/* may run under an asynchronous Append */
 	char	   *resource;
 	const char *keys[LDK_COUNT];	/* key values fixed by table options
 									 * (optimization_key, config_key...) */
@@ -296,6 +299,7 @@ extern void ld_report_http_error(const char *method, const char *path,
 extern void ld_check_json(const char *method, const char *path,
 						  const LdResult *result);
 extern void ld_async_cancel(LdConn *conn, LdhTransfer *t);
+extern LdhClient *ld_conn_client(LdConn *conn);
 extern LdhTransfer *ld_async_start(LdConn *conn, const char *method,
 								   const char *path, const char *body,
 								   const char *extra_header);
@@ -362,6 +366,26 @@ extern void ld_stats_reset_all(void);
 
 /* in stats.c */
 extern char *ld_endpoint_template(const char *method, const char *path);
+/* GETs of later series started ahead of need (reqplan.c) */
+#define LD_REQPLAN_MAX 16
+typedef struct LdReqPlan
+{
+	LdConn	   *conn;
+	MemoryContext cxt;			/* where paths live */
+	int			n;
+	struct
+	{
+		char	   *path;		/* with its query string */
+		LdhTransfer *t;
+	}			e[LD_REQPLAN_MAX];
+} LdReqPlan;
+
+extern void ld_reqplan_init(LdReqPlan *rp, LdConn *conn, MemoryContext cxt);
+extern bool ld_reqplan_has(LdReqPlan *rp, const char *path);
+extern bool ld_reqplan_start(LdReqPlan *rp, const char *path);
+extern LdhTransfer *ld_reqplan_take(LdReqPlan *rp, const char *path);
+extern int	ld_reqplan_count(const LdReqPlan *rp);
+extern void ld_reqplan_drop(LdReqPlan *rp);
 
 /* in cache.c */
 extern void ld_cache_reset(void);
@@ -475,7 +499,10 @@ enum LdScanPrivate
 	/* a pushed count(*): the foreign table's OID, else 0 (Integer) */
 	LdPrivCountRelid,
 	/* for each key entry, 1 when its range condition is strict (> or <) */
-	LdPrivKeyStrict
+	LdPrivKeyStrict,
+	/* the column of the API's documented (descending) order the plan
+	 * relies on instead of a Sort, or "" (String) */
+	LdPrivOrder
 };
 
 /* in planner.c */
@@ -493,6 +520,7 @@ extern LdKey ld_key_condition(PlannerInfo *root, RelOptInfo *baserel,
 extern void ldGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 								   RelOptInfo *input_rel, RelOptInfo *output_rel,
 								   void *extra);
+extern bool ldIsForeignPathAsyncCapable(ForeignPath *path);
 
 /* ----------------------------------------------------------------
  * Scanning (scan.c)
@@ -505,6 +533,18 @@ extern void ldEndForeignScan(ForeignScanState *node);
 extern void ldExplainForeignScan(ForeignScanState *node, ExplainState *es);
 extern bool ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 								  BlockNumber *totalpages);
+extern TupleTableSlot *ld_scan_async_next(ForeignScanState *node, bool *wait);
+extern LdhTransfer *ld_scan_async_transfer(ForeignScanState *node, LdConn **conn);
+extern void **ld_scan_async_state(ForeignScanState *node);
+
+/* ----------------------------------------------------------------
+ * Asynchronous Append (async.c)
+ * ----------------------------------------------------------------
+ */
+extern bool ld_async_supported(void);
+extern void ldForeignAsyncRequest(AsyncRequest *areq);
+extern void ldForeignAsyncConfigureWait(AsyncRequest *areq);
+extern void ldForeignAsyncNotify(AsyncRequest *areq);
 
 /* ----------------------------------------------------------------
  * The metrics window (window.c)

@@ -61,6 +61,8 @@ static const LdOptionDef option_defs[] = {
 	{"max_concurrency", ForeignTableRelationId, LDO_INT, 1, 16},
 	{"batch_size", ForeignServerRelationId, LDO_INT, 1, 1000},
 	{"batch_size", ForeignTableRelationId, LDO_INT, 1, 1000},
+	{"async_capable", ForeignServerRelationId, LDO_BOOL},
+	{"async_capable", ForeignTableRelationId, LDO_BOOL},
 	{"api_key", UserMappingRelationId, LDO_TEXT},
 	{"resource", ForeignTableRelationId, LDO_RESOURCE},
 	{"project_key", ForeignTableRelationId, LDO_TEXT},
@@ -451,6 +453,8 @@ apply_option(LdOptions *opts, DefElem *d)
 		opts->max_concurrency = atoi(v);
 	else if (strcmp(n, "batch_size") == 0)
 		opts->batch_size = atoi(v);
+	else if (strcmp(n, "async_capable") == 0)
+		opts->async_capable = defGetBoolean(d);
 	else if (strcmp(n, "resource") == 0)
 		opts->resource = v;
 	else if (ld_key_by_option(n) != LDK_NONE)
@@ -480,6 +484,7 @@ ld_server_options(ForeignServer *server, LdOptions *opts)
 	opts->max_retries = 3;
 	opts->max_response_bytes = 64 * 1024 * 1024;
 	opts->request_cost = 1000;
+	opts->async_capable = true;
 	opts->max_concurrency = 4;
 	opts->batch_size = 10;
 	opts->updatable = true;

@@ -14,9 +14,11 @@
 
 #include <math.h>
 
+#include "access/stratnum.h"
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_collation.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -36,6 +38,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/selfuncs.h"
+#include "utils/typcache.h"
 
 /* how many parents (optimizations, AI Configs) we guess a project has */
 #define LD_ENUMERATED_GUESS 10.0
@@ -55,6 +58,8 @@ typedef struct LdKeyPlan
 	List	   *local_conds;	/* RestrictInfos checked locally */
 	bool		enumerate;		/* parent key enumerated from a list */
 	bool		single_series;	/* one paged series: LIMIT can be pushed */
+	bool		one_series;		/* one series (of any shape): its rows come
+								 * in the API's order */
 	bool		recheck;		/* a remote condition is checked again locally */
 	uint32		missing;		/* no endpoint applies: the keys it lacks */
 	double		series;			/* estimated request series */
@@ -476,6 +481,7 @@ estimate_series(LdRelInfo *fi, LdKeyPlan *kp)
 									  fixed_mask(&fi->opts)) != LDK_NONE;
 	if (kp->enumerate)
 		kp->series *= fi->enumerated;
+	kp->one_series = !multi && !kp->enumerate && kp->series <= 1;
 	kp->single_series = !multi && !kp->enumerate && ep->shape == LD_SHAPE_PAGED &&
 		ep->embedded == NULL;
 
@@ -660,6 +666,58 @@ join_key_clauses(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi)
 }
 
 /*
+ * order_pathkeys
+ *		The order the API documents for one series of the endpoint (runs:
+ *		created_at DESC; a run's results: iteration DESC), as the query's
+ *		pathkey when that is all the query asks for: PostgreSQL then
+ *		needs no Sort, and a LIMIT above can go to the API.  Only DESC with
+ *		NULLS FIRST (what DESC means), the type's default ordering, and a
+ *		column read from its own field (no "field" option) of a date/time
+ *		or numeric type.  Never for several series (enumerated parents, IN
+ *		lists): their rows come series by series, not in one order.
+ */
+static List *
+order_pathkeys(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi, LdKeyPlan *kp)
+{
+	const char *colname = fi->res->endpoints[kp->endpoint].order_desc;
+	Oid			relid = planner_rt_fetch(baserel->relid, root)->relid;
+	TypeCacheEntry *tce;
+	PathKey    *pk;
+	AttrNumber	attnum;
+	char		category;
+	bool		preferred;
+	ListCell   *lc;
+
+	if (colname == NULL || !kp->one_series || list_length(root->query_pathkeys) != 1)
+		return NIL;
+	pk = linitial_node(PathKey, root->query_pathkeys);
+#if PG_VERSION_NUM >= 180000
+	if (pk->pk_cmptype != COMPARE_GT || !pk->pk_nulls_first)
+#else
+	if (pk->pk_strategy != BTGreaterStrategyNumber || !pk->pk_nulls_first)
+#endif
+		return NIL;
+	attnum = get_attnum(relid, colname);
+	if (attnum == InvalidAttrNumber || GetForeignColumnOptions(relid, attnum) != NIL)
+		return NIL;
+	get_type_category_preferred(get_atttype(relid, attnum), &category, &preferred);
+	tce = lookup_type_cache(get_atttype(relid, attnum), TYPECACHE_BTREE_OPFAMILY);
+	if ((category != TYPCATEGORY_DATETIME && category != TYPCATEGORY_NUMERIC) ||
+		pk->pk_opfamily != tce->btree_opf)
+		return NIL;
+	foreach(lc, pk->pk_eclass->ec_members)
+	{
+		EquivalenceMember *em = (EquivalenceMember *) lfirst(lc);
+		Expr	   *e = strip_relabel(em->em_expr);
+
+		if (IsA(e, Var) && ((Var *) e)->varno == (int) baserel->relid &&
+			((Var *) e)->varlevelsup == 0 && ((Var *) e)->varattno == attnum)
+			return list_make1(pk);
+	}
+	return NIL;
+}
+
+/*
  * ldGetForeignPaths
  *		The plain path, and a parameterized path per join clause that can
  *		feed a key: a nested loop then asks only for the outer rows' keys.
@@ -671,6 +729,7 @@ ldGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	LdRelInfo  *fi = (LdRelInfo *) baserel->fdw_private;
 	Cost		startup,
 				total;
+	List	   *pathkeys;
 	ListCell   *lc;
 
 	path_costs(fi, &fi->base, baserel->rows, &startup, &total);
@@ -684,6 +743,20 @@ ldGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 									 NIL,
 #endif
 									 NIL));
+
+	/* the same scan, known to return rows in the order the query wants */
+	pathkeys = order_pathkeys(root, baserel, fi, &fi->base);
+	if (pathkeys != NIL)
+		add_path(baserel, (Path *)
+				 create_foreignscan_path(root, baserel, NULL, baserel->rows,
+#if PG_VERSION_NUM >= 180000
+										 0,
+#endif
+										 startup, total, pathkeys, NULL, NULL,
+#if PG_VERSION_NUM >= 170000
+										 NIL,
+#endif
+										 NIL));
 
 	foreach(lc, join_key_clauses(root, baserel, fi))
 	{
@@ -860,39 +933,18 @@ add_count_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
 }
 
 /*
- * ldGetForeignUpperPaths
- *		Offer a final path that carries LIMIT/OFFSET into the first GET,
- *		under postgres_fdw's rules: a plain SELECT of one foreign table, no
- *		local conditions, no sort, no WITH TIES, constant/parameter limits;
- *		and ours: a single paged request series.
+ * final_scan_path
+ *		The unparameterized ForeignPath of one of our base relations among
+ *		the final stage's input paths (the scan/join relation, or the
+ *		ordered relation when the query sorts): for ORDER BY, one whose
+ *		rows already come in the query's order.  NULL if none.
  */
-void
-ldGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
-					   RelOptInfo *input_rel, RelOptInfo *output_rel,
-					   void *extra)
+static Path *
+final_scan_path(PlannerInfo *root, RelOptInfo *input_rel)
 {
-	Query	   *parse = root->parse;
-	LdRelInfo  *fi = (LdRelInfo *) input_rel->fdw_private;
-	FinalPathExtraData *fextra = (FinalPathExtraData *) extra;
-	Path	   *best;
-	double		rows;
-	Cost		total;
+	Path	   *best = NULL;
 	ListCell   *lc;
 
-	if (stage == UPPERREL_GROUP_AGG)
-	{
-		add_count_path(root, input_rel, output_rel);
-		return;
-	}
-	if (stage != UPPERREL_FINAL || fi == NULL ||
-		input_rel->reloptkind != RELOPT_BASEREL || !fextra->limit_needed ||
-		parse->commandType != CMD_SELECT || parse->rowMarks != NIL ||
-		parse->hasTargetSRFs || parse->sortClause != NIL ||
-		parse->limitOption == LIMIT_OPTION_WITH_TIES ||
-		fi->base.local_conds != NIL || fi->base.recheck || !fi->base.single_series ||
-		!limit_expr_ok(parse->limitCount) || !limit_expr_ok(parse->limitOffset))
-		return;
-	best = NULL;
 	foreach(lc, input_rel->pathlist)
 	{
 		Path	   *p = (Path *) lfirst(lc);
@@ -900,10 +952,52 @@ ldGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 		/* look through a projection added for the scan/join target */
 		if (IsA(p, ProjectionPath))
 			p = ((ProjectionPath *) p)->subpath;
-		if (IsA(p, ForeignPath) && p->param_info == NULL)
-			best = p;
+		if (!IsA(p, ForeignPath) || p->param_info != NULL ||
+			p->parent->reloptkind != RELOPT_BASEREL || p->parent->fdw_private == NULL)
+			continue;
+		if (root->parse->sortClause != NIL &&
+			!pathkeys_contained_in(root->sort_pathkeys, p->pathkeys))
+			continue;
+		best = p;
 	}
-	if (best == NULL)
+	return best;
+}
+
+/*
+ * ldGetForeignUpperPaths
+ *		Offer a final path that carries LIMIT/OFFSET into the first GET,
+ *		under postgres_fdw's rules: a plain SELECT of one foreign table, no
+ *		local conditions, no WITH TIES, constant/parameter limits, and
+ *		ORDER BY only where the scan already gives that order (the API's
+ *		documented one); and ours: a single paged request series.
+ */
+void
+ldGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+					   RelOptInfo *input_rel, RelOptInfo *output_rel,
+					   void *extra)
+{
+	Query	   *parse = root->parse;
+	FinalPathExtraData *fextra = (FinalPathExtraData *) extra;
+	LdRelInfo  *fi;
+	Path	   *best;
+	double		rows;
+	Cost		total;
+
+	if (stage == UPPERREL_GROUP_AGG)
+	{
+		add_count_path(root, input_rel, output_rel);
+		return;
+	}
+	if (stage != UPPERREL_FINAL || !fextra->limit_needed ||
+		parse->commandType != CMD_SELECT || parse->rowMarks != NIL ||
+		parse->hasTargetSRFs || parse->hasAggs || parse->groupClause != NIL ||
+		parse->distinctClause != NIL || parse->hasWindowFuncs ||
+		parse->limitOption == LIMIT_OPTION_WITH_TIES ||
+		!limit_expr_ok(parse->limitCount) || !limit_expr_ok(parse->limitOffset) ||
+		(best = final_scan_path(root, input_rel)) == NULL)
+		return;
+	fi = (LdRelInfo *) best->parent->fdw_private;
+	if (fi->base.local_conds != NIL || fi->base.recheck || !fi->base.single_series)
 		return;
 
 	rows = fextra->count_est > 0 ? Min(fextra->count_est, best->rows) : best->rows;
@@ -911,17 +1005,33 @@ ldGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 	total = best->startup_cost + (best->total_cost - best->startup_cost) *
 		(best->rows > 0 ? rows / best->rows : 1) * 0.9;
 	add_path(output_rel, (Path *)
-			 create_foreign_upper_path(root, input_rel,
+			 create_foreign_upper_path(root, best->parent,
 									   root->upper_targets[UPPERREL_FINAL],
 									   rows,
 #if PG_VERSION_NUM >= 180000
 									   0,
 #endif
-									   best->startup_cost * 0.9, total, NIL, NULL,
+									   best->startup_cost * 0.9, total, best->pathkeys, NULL,
 #if PG_VERSION_NUM >= 170000
 									   NIL,
 #endif
 									   list_make1(makeInteger(1))));
+}
+
+/*
+ * ldIsForeignPathAsyncCapable
+ *		A scan of a base relation may run under an asynchronous Append
+ *		(its requests in flight while other children run), unless the
+ *		async_capable option says no; a pushed count(*) runs synchronously.
+ */
+bool
+ldIsForeignPathAsyncCapable(ForeignPath *path)
+{
+	RelOptInfo *rel = path->path.parent;
+	LdRelInfo  *fi = (LdRelInfo *) rel->fdw_private;
+
+	return IS_SIMPLE_REL(rel) && fi != NULL &&
+		fi->opts.async_capable && ld_async_supported();
 }
 
 /*
@@ -1020,6 +1130,7 @@ count_plan(PlannerInfo *root, RelOptInfo *rel, LdRelInfo *fi, List *tlist,
 	scan->fdw_private = lappend(lappend(lappend(scan->fdw_private, makeInteger(0)),
 										makeInteger((int) fi->relid)),
 								list_copy(fi->base.key_strict));
+	scan->fdw_private = lappend(scan->fdw_private, makeString(pstrdup("")));
 	return scan;
 }
 
@@ -1097,5 +1208,9 @@ ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 							NIL, NIL, outer_plan);
 	scan->fdw_private = lappend(lappend(scan->fdw_private, makeInteger(0)),
 								list_copy(kp->key_strict));
+	/* the API's documented order, when the plan relies on it (no Sort) */
+	scan->fdw_private = lappend(scan->fdw_private,
+								makeString(pstrdup(best_path->path.pathkeys != NIL ?
+												   fi->res->endpoints[kp->endpoint].order_desc : "")));
 	return scan;
 }

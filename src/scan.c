@@ -161,6 +161,14 @@ typedef struct LdScanState
 		LdhTransfer *t;
 		char	   *path;
 	}			item_q[LD_MAX_PREFETCH];
+	/* first pages of the next series, in flight ahead (reqplan.c) */
+	LdReqPlan	ahead;
+	int			first_limit;	/* limit of a series' first GET */
+
+	/* under an asynchronous Append (async.c) */
+	bool		async_mode;		/* a row is asked for: never wait for a page */
+	bool		async_wait;		/* ... none is ready: a page is in flight */
+	void	   *async_state;	/* async.c's wait state of this scan */
 } LdScanState;
 
 static void cancel_prefetch(LdScanState *s, LdPager *pg);
@@ -422,6 +430,7 @@ prefetch_cleanup(void *arg)
 	cancel_prefetch(s, &s->child);
 	cancel_item_fetch(s);
 	s->item_serial = false;		/* the next execution starts concurrent again */
+	ld_reqplan_drop(&s->ahead);
 }
 
 /*
@@ -495,6 +504,8 @@ reset_execution(LdScanState *s)
 {
 	MemoryContextReset(s->run_cxt);	/* also drops prefetches (callback) */
 	MemoryContextReset(s->batch_cxt);
+	ld_reqplan_init(&s->ahead, s->conn, s->run_cxt);
+	s->first_limit = s->count_only ? 1 : s->opts.page_size;
 	register_cleanup(s);
 	MemoryContextReset(s->parent_cxt);
 	memset(s->values, 0, sizeof(s->values));
@@ -778,7 +789,9 @@ schedule_prefetch(LdScanState *s, LdPager *pg)
 		return;
 	if (pg->nqueued == 0)
 		pg->planned = pg->offset;
-	window = Min(Min(pg->ahead, pg->concurrency), LD_MAX_PREFETCH);
+	/* series started ahead (reqplan.c) share max_concurrency */
+	window = Min(Min(pg->ahead, pg->concurrency - ld_reqplan_count(&s->ahead)),
+				 LD_MAX_PREFETCH);
 	pg->ahead = Min(pg->ahead + 1, pg->concurrency);
 	while (pg->nqueued < window && pg->planned < pg->total)
 	{
@@ -808,17 +821,20 @@ schedule_prefetch(LdScanState *s, LdPager *pg)
 /*
  * get_page
  *		The answer for the pager's next page: the prefetched one if it is
- *		for this offset, else a request now (a prefetch plan that no longer
- *		fits is dropped).
+ *		for this offset, else the one started ahead for this path (a
+ *		series' first page, reqplan.c), else a request now (a prefetch plan
+ *		that no longer fits is dropped).
  */
 static void
 get_page(LdScanState *s, LdPager *pg, const char *path, LdResult *res)
 {
+	LdhTransfer *t;
+
 	if (pg->nqueued > 0 && pg->queue[0].offset == pg->offset)
 	{
-		LdhTransfer *t = pg->queue[0].t;
 		const char *qpath = pg->queue[0].path;
 
+		t = pg->queue[0].t;
 		pg->nqueued--;
 		memmove(&pg->queue[0], &pg->queue[1], pg->nqueued * sizeof(pg->queue[0]));
 		if (ld_async_finish(s->conn, t, "GET", qpath, NULL, NULL, &s->stats, res))
@@ -830,6 +846,18 @@ get_page(LdScanState *s, LdPager *pg, const char *path, LdResult *res)
 		return;
 	}
 	cancel_prefetch(s, pg);
+	if (!s->use_cache && (t = ld_reqplan_take(&s->ahead, path)) != NULL)
+	{
+		/* a series' first page, asked for while earlier series were read */
+		if (ld_async_finish(s->conn, t, "GET", path, NULL, NULL, &s->stats, res))
+		{
+			/* rate limited: nothing ahead any more, strictly sequential */
+			ld_reqplan_drop(&s->ahead);
+			s->opts.max_concurrency = 1;
+			pg->concurrency = 1;
+		}
+		return;
+	}
 	scan_get(s, path, res);
 }
 
@@ -893,6 +921,51 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 	else
 		pg->armed = true;		/* when the executor has used half of it */
 	return page.first;
+}
+
+/*
+ * page_ready
+ *		For an asynchronous Append: whether the current series' next page
+ *		can be read without waiting.  Its GET is started (as the first
+ *		entry of the prefetch queue, where get_page takes it) if it is not
+ *		in flight yet.  A page that needs no request, or one that cannot be
+ *		started now (no transfer slot), counts as ready: it is read as a
+ *		synchronous scan would.
+ */
+static bool
+page_ready(LdScanState *s)
+{
+	LdPager    *pg = &s->child;
+	int64		limit = s->opts.page_size;
+
+	if (pg->done || pg->remaining == 0)
+		return true;
+	if (pg->nqueued == 0 || pg->queue[0].offset != pg->offset)
+	{
+		char	   *path;
+		LdhTransfer *t;
+
+		cancel_prefetch(s, pg);
+		if (pg->remaining >= 0)
+			limit = Min(limit, pg->remaining);
+		path = pg->paged ?
+			MemoryContextStrdup(pg->cxt, psprintf("%s%slimit=%lld&offset=%lld", pg->path,
+												  ld_query_sep(pg->path), (long long) limit,
+												  (long long) pg->offset)) :
+			MemoryContextStrdup(pg->cxt, pg->path);
+		/* started ahead as a later series' first page, or now */
+		t = ld_reqplan_take(&s->ahead, path);
+		if (t == NULL)
+			t = ld_async_start(s->conn, "GET", path, NULL, NULL);
+		if (t == NULL)
+			return true;
+		pg->queue[0].t = t;
+		pg->queue[0].offset = pg->offset;
+		pg->queue[0].path = path;
+		pg->nqueued = 1;
+		pg->planned = pg->offset + limit;
+	}
+	return ldh_finished(pg->queue[0].t);
 }
 
 /*
@@ -969,6 +1042,69 @@ next_combination(LdScanState *s)
 }
 
 /*
+ * peek_combination
+ *		Step a copy of the key indexes to the combination after it, as
+ *		next_combination would, but never past the enumerated keys already
+ *		listed (the next page of the list is read when it is needed).
+ */
+static bool
+peek_combination(LdScanState *s, int *idx)
+{
+	int			k;
+
+	for (k = LDK_COUNT - 1; k > 0; k--)
+	{
+		if (s->values[k] == NIL || k == (int) s->enumerated)
+			continue;
+		if (++idx[k] < list_length(s->values[k]))
+			return true;
+		idx[k] = 0;
+	}
+	return s->enumerated != LDK_NONE &&
+		++idx[s->enumerated] < list_length(s->parent_keys);
+}
+
+/*
+ * plan_ahead
+ *		While a series is read, keep the first pages of the next
+ *		max_concurrency - 1 series in flight (reqplan.c), so that series
+ *		cost a round trip per max_concurrency of them; their rows still come
+ *		series by series.  Not for scans that take keys from parameters
+ *		(rescanned per outer row) or a pushed LIMIT (one series).
+ */
+static void
+plan_ahead(LdScanState *s)
+{
+	int			want = s->opts.max_concurrency - 1;
+	int			idx[LDK_COUNT];
+	const char *keys[LDK_COUNT];
+	int			n,
+				k;
+
+	if (s->use_cache || s->has_limit || want <= 0)
+		return;
+	memcpy(idx, s->idx, sizeof(idx));
+	for (n = 0; n < want && peek_combination(s, idx); n++)
+	{
+		char	   *path;
+
+		for (k = 1; k < LDK_COUNT; k++)
+		{
+			List	   *vals = k == (int) s->enumerated ? s->parent_keys : s->values[k];
+
+			keys[k] = vals ? strVal(list_nth(vals, idx[k])) : NULL;
+		}
+		keys[0] = NULL;
+		path = ld_build_path(s->ep, s->opts.project_key, keys, true);
+		if (s->ep->shape == LD_SHAPE_PAGED)
+			path = psprintf("%s%slimit=%d&offset=0", path, ld_query_sep(path),
+							Min(s->first_limit, s->opts.page_size));
+		if (!ld_reqplan_start(&s->ahead, path))
+			break;
+	}
+}
+
+/*
  * next_series
  *		Start the next request series: fill in the path keys, decide what
  *		a 404 means, reset paging.  Returns false when there is none.
@@ -1039,6 +1175,7 @@ next_series(LdScanState *s)
 	s->child.ended = false;
 	s->child.total = -1;
 	s->item = s->row = NULL;
+	plan_ahead(s);
 	return true;
 }
 
@@ -1215,6 +1352,9 @@ next_row(LdScanState *s, cJSON **parent)
 		CHECK_FOR_INTERRUPTS();
 		if (!s->child.done)
 		{
+			/* asynchronous: return nothing rather than wait for the page */
+			if (s->async_mode && !page_ready(s))
+				return (s->async_wait = true, NULL);
 			s->item = fetch_page(s, &s->child, s->ep->shape, s->batch_cxt,
 								 s->not_found);
 			continue;
@@ -1476,6 +1616,7 @@ acquire_sample(Relation rel, int elevel, HeapTuple *rows, int targrows,
 	s->run_cxt = AllocSetContextCreate(cxt, "ldai_fdw keys", ALLOCSET_DEFAULT_SIZES);
 	s->tuple_cxt = AllocSetContextCreate(cxt, "ldai_fdw row", ALLOCSET_DEFAULT_SIZES);
 	s->limit = -1;
+	s->count_only = true;		/* each series' first GET asks for totalCount */
 	reset_execution(s);
 	start_iteration(s);
 	while (next_series(s))
@@ -1534,6 +1675,52 @@ ldAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
 	*func = acquire_sample;
 	*totalpages = 1;
 	return true;
+}
+
+/*
+ * ld_scan_async_next
+ *		The next row for an asynchronous Append, through the node (quals
+ *		and projection apply), without waiting for the network: *wait is
+ *		set when a page is still in flight (the slot is then empty but the
+ *		scan is not over).  Scans that keep their rows, count, or take keys
+ *		from parameters run synchronously.
+ */
+TupleTableSlot *
+ld_scan_async_next(ForeignScanState *node, bool *wait)
+{
+	LdScanState *s = (LdScanState *) node->fdw_state;
+	TupleTableSlot *slot;
+
+	s->async_mode = !s->count_only && !s->keep && !s->read_all && !s->use_cache;
+	s->async_wait = false;
+	slot = ExecProcNode((PlanState *) node);
+	s->async_mode = false;
+	*wait = s->async_wait && TupIsNull(slot);
+	return slot;
+}
+
+/*
+ * ld_scan_async_transfer
+ *		The GET an asynchronous scan waits for (NULL: none) and its
+ *		connection.
+ */
+LdhTransfer *
+ld_scan_async_transfer(ForeignScanState *node, LdConn **conn)
+{
+	LdScanState *s = (LdScanState *) node->fdw_state;
+
+	*conn = s->conn;
+	return s->child.nqueued > 0 ? s->child.queue[0].t : NULL;
+}
+
+/*
+ * ld_scan_async_state
+ *		Where async.c keeps its wait state for this scan.
+ */
+void	  **
+ld_scan_async_state(ForeignScanState *node)
+{
+	return &((LdScanState *) node->fdw_state)->async_state;
 }
 
 /*
@@ -1646,7 +1833,10 @@ ldEndForeignScan(ForeignScanState *node)
 
 	/* a scan that stopped early: drop the pages still in flight */
 	if (s->run_cxt != NULL)
+	{
 		cancel_prefetch(s, &s->child);
+		ld_reqplan_drop(&s->ahead);
+	}
 	/* close a kept rows' temporary file now, not at transaction end */
 	if (s->store != NULL)
 		tuplestore_end(s->store);
@@ -1666,11 +1856,17 @@ ldExplainForeignScan(ForeignScanState *node, ExplainState *es)
 
 	if (es->verbose)
 	{
+		const char *order = strVal(list_nth(((ForeignScan *) node->ss.ps.plan)->fdw_private,
+											LdPrivOrder));
+
 		if (s->count_only)
 			ExplainPropertyText("LaunchDarkly aggregate",
 								"count(*) from totalCount (rows counted where an answer has none)", es);
 		foreach(lc, ld_explain_requests(node))
 			ExplainPropertyText("LaunchDarkly request", (char *) lfirst(lc), es);
+		if (order[0] != '\0')
+			ExplainPropertyText("LaunchDarkly order",
+								psprintf("%s DESC (as the API documents)", order), es);
 		if (s->read_all)
 			ExplainPropertyBool("Rows Read Before Writes", true, es);
 	}

@@ -1,0 +1,68 @@
+-- Concurrent series: while one series is read, the first pages of the next
+-- max_concurrency - 1 series (enumerated parents, IN-list values) are in
+-- flight; rows keep the order of the sequential scan, parent by parent.
+-- The stand-in delays each first page, so requests that overlap need a
+-- connection each.
+SELECT ld_reset();
+CREATE FOREIGN TABLE fan_results (optimization_key text, id uuid, iteration int) SERVER ld
+  OPTIONS (resource 'agent_optimization_results', max_concurrency '4');
+CREATE FOREIGN TABLE seq_results (optimization_key text, id uuid, iteration int) SERVER ld
+  OPTIONS (resource 'agent_optimization_results', max_concurrency '1');
+
+-- every optimization of the project, one after the other (max_concurrency '1')
+SELECT ld_clear_log();
+CREATE TEMP TABLE seq_rows AS SELECT row_number() OVER () AS n, optimization_key, id FROM seq_results;
+SELECT count(*) AS requests, count(DISTINCT conn) AS connections FROM ld_requests();
+-- ... and four series at a time: the same rows in the same order
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results$", "delay_ms": 200, "times": 5}');
+SELECT ld_clear_log();
+CREATE TEMP TABLE fan_rows AS SELECT row_number() OVER () AS n, optimization_key, id FROM fan_results;
+SELECT count(1) AS rows, count(1) FILTER (WHERE s.id = f.id AND s.optimization_key = f.optimization_key)
+       AS same_position
+  FROM seq_rows s JOIN fan_rows f USING (n);
+SELECT (SELECT count(*) FROM seq_rows) AS seq_rows, (SELECT count(*) FROM fan_rows) AS fan_rows;
+SELECT count(*) AS requests, count(DISTINCT conn) > 1 AS concurrent,
+       count(DISTINCT path) AS distinct_paths FROM ld_requests();
+SELECT regexp_replace(path, '.*/agent-optimizations', '') AS path, query
+  FROM ld_requests() GROUP BY 1, 2 HAVING count(*) > 1;
+
+-- an IN list: the same, values in their order
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results$", "delay_ms": 200, "times": 3}');
+SELECT ld_clear_log();
+CREATE TEMP TABLE fan_in AS SELECT row_number() OVER () AS n, optimization_key, id FROM fan_results
+  WHERE optimization_key IN ('resume-screener-tuning', 'code-review-bot', 'support-triage');
+SELECT count(*) AS requests, count(DISTINCT conn) > 1 AS concurrent FROM ld_requests();
+SELECT bool_and(a.optimization_key = b.optimization_key AND a.id = b.id) AS same_order, count(1)
+  FROM fan_in a
+  JOIN (SELECT row_number() OVER () AS n, optimization_key, id FROM seq_results
+         WHERE optimization_key IN ('resume-screener-tuning', 'code-review-bot', 'support-triage')) b USING (n);
+SELECT array_agg(DISTINCT optimization_key ORDER BY optimization_key) AS first_rows_key
+  FROM (SELECT optimization_key FROM fan_in ORDER BY n LIMIT 1) f;
+
+-- count(*) of every optimization: one limit=1 GET each, several in flight
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results$", "delay_ms": 200, "times": 5}');
+SELECT ld_clear_log();
+SELECT count(*) FROM fan_results;
+SELECT count(*) FROM seq_rows;
+SELECT count(*) FILTER (WHERE query = 'limit=1&offset=0') AS counts, count(DISTINCT conn) > 1 AS concurrent
+  FROM ld_requests() WHERE path LIKE '%/all-results';
+
+-- an early stop drops what is in flight: at most max_concurrency series were asked for
+SELECT ld_clear_log();
+SELECT optimization_key FROM fan_results WHERE iteration >= 0 LIMIT 1;
+SELECT count(*) <= 4 AS at_most_4_series FROM ld_requests() WHERE path LIKE '%/all-results';
+-- an error in a series started ahead surfaces when that series is read
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "code-review-bot/all-results$", "status": 403}');
+SELECT count(1) FROM fan_results;
+SELECT count(1) FROM fan_results;
+
+-- cancel and statement_timeout during a fan-out: 57014, the session goes on
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results$", "delay_ms": 3000, "times": 5}');
+SET statement_timeout = '300ms';
+\set VERBOSITY sqlstate
+SELECT count(1) FROM fan_results;
+\set VERBOSITY default
+RESET statement_timeout;
+SELECT ld_ctl('/_test/reset');
+SELECT count(1) = (SELECT count(*) FROM seq_rows) AS all_rows FROM fan_results;
+DROP FOREIGN TABLE fan_results, seq_results;
