@@ -10,11 +10,11 @@ CREATE FOREIGN TABLE sta_variations (config_key text, key text, name text) SERVE
 EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM sta_variations;
 SELECT ld_clear_log();
 SELECT config_key, key FROM sta_variations ORDER BY key;
-SELECT method, path, query FROM ld_requests();
+SELECT method, path, query FROM ld_requests() ORDER BY path, query;  -- concurrent: arrival order varies
 -- a config_key condition too: checked locally against the option's rows
 SELECT ld_clear_log();
 SELECT count(1) FROM sta_variations WHERE config_key = 'code-review-assistant';
-SELECT method, path, query FROM ld_requests();
+SELECT method, path, query FROM ld_requests() ORDER BY path, query;  -- concurrent: arrival order varies
 -- an AI Config the option names that does not exist: an error naming it
 ALTER FOREIGN TABLE sta_variations OPTIONS (SET config_key 'no-such-config');
 SELECT * FROM sta_variations;
@@ -48,7 +48,7 @@ SELECT config_key, env, bucket, period_start, period_end, generation_count,
   FROM ld.ai_config_metrics
  WHERE config_key = 'support-triage-agent' AND env = 'production'
    AND period_start >= '2026-01-01' AND period_end <= '2026-01-08';
-SELECT method, path, query FROM ld_requests();
+SELECT method, path, query FROM ld_requests() ORDER BY path, query;  -- concurrent: arrival order varies
 
 -- 4. bucket = 'day' over 7 days: 7 GETs, 7 rows, consecutive UTC days
 SELECT ld_clear_log();
@@ -57,7 +57,7 @@ SELECT bucket, period_start, period_end, generation_count
  WHERE config_key = 'support-triage-agent' AND env = 'production' AND bucket = 'day'
    AND period_start >= '2026-01-01' AND period_end <= '2026-01-08'
  ORDER BY period_start;
-SELECT method, path, query FROM ld_requests();
+SELECT method, path, query FROM ld_requests() ORDER BY path, query;  -- concurrent: arrival order varies
 -- the buckets add up to the whole window
 SELECT sum(generation_count) AS by_day,
        (SELECT generation_count FROM ld.ai_config_metrics
@@ -73,7 +73,7 @@ SELECT bucket, period_start, period_end, generation_count
   FROM ld.ai_config_metrics
  WHERE config_key = 'support-triage-agent' AND env = 'production' AND bucket = 'day'
    AND period_start >= '2026-01-01 12:00' AND period_end <= '2026-01-03 06:00';
-SELECT method, path, query FROM ld_requests();
+SELECT method, path, query FROM ld_requests() ORDER BY path, query;  -- concurrent: arrival order varies
 -- weeks start on Monday 00:00 UTC (2026-01-05); hours at the hour
 SELECT ld_clear_log();
 SELECT bucket, period_start, period_end
@@ -101,7 +101,7 @@ SELECT period_start, period_end FROM ld.ai_config_metrics
 SELECT period_start, period_end FROM ld.ai_config_metrics
  WHERE config_key = 'support-triage-agent' AND env = 'production'
    AND '2026-01-01'::date <= period_start AND period_end <= '2026-01-02'::date;
-SELECT method, path, query FROM ld_requests();
+SELECT method, path, query FROM ld_requests() ORDER BY path, query;  -- concurrent: arrival order varies
 
 -- 6. a window of stable expressions, evaluated once per scan; parameters
 BEGIN;
@@ -125,7 +125,7 @@ PREPARE win(timestamptz, timestamptz, text) AS
 SELECT ld_clear_log();
 EXECUTE win('2026-02-01', '2026-02-02', 'staging');
 EXECUTE win('2026-02-02', '2026-02-03', 'production');
-SELECT method, path, query FROM ld_requests();
+SELECT method, path, query FROM ld_requests() ORDER BY path, query;  -- concurrent: arrival order varies
 DEALLOCATE win;
 
 -- 7. no config_key: every AI Config of the project, listed first; env IN: one
@@ -135,7 +135,7 @@ SELECT config_key, env, generation_count = 24 * length(config_key) AS n_ok
   FROM ld.ai_config_metrics
  WHERE env IN ('production', 'staging')
    AND period_start >= '2026-01-01' AND period_end <= '2026-01-02';
-SELECT method, path, query FROM ld_requests();
+SELECT method, path, query FROM ld_requests() ORDER BY path, query;  -- concurrent: arrival order varies
 EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM ld.ai_config_metrics
  WHERE env IN ('production', 'staging')
    AND period_start >= '2026-01-01' AND period_end <= '2026-01-02';
@@ -181,12 +181,12 @@ SELECT config_key, env, bucket, period_start, period_end, variation_key,
   FROM ld.ai_config_variation_metrics
  WHERE config_key = 'support-triage-agent' AND env = 'production' AND bucket = 'day'
    AND period_start >= '2026-01-01' AND period_end <= '2026-01-03';
-SELECT method, path, query FROM ld_requests();
+SELECT method, path, query FROM ld_requests() ORDER BY path, query;  -- concurrent: arrival order varies
 
 -- 10. ai_config_quick_stats: env required, one GET per env
 SELECT ld_clear_log();
 SELECT * FROM ld.ai_config_quick_stats WHERE env IN ('production', 'no-data');
-SELECT method, path, query FROM ld_requests();
+SELECT method, path, query FROM ld_requests() ORDER BY path, query;  -- concurrent: arrival order varies
 
 -- 11. table options: config_key, env, bucket (validated at CREATE/ALTER)
 CREATE FOREIGN TABLE sta_daily (config_key text, env text, bucket text, period_start timestamptz,
@@ -199,7 +199,7 @@ SELECT * FROM sta_daily WHERE period_start >= '2026-01-01' AND period_end <= '20
 -- conditions override the options' env and bucket
 SELECT * FROM sta_daily WHERE env = 'production' AND bucket = 'none'
    AND period_start >= '2026-01-01' AND period_end <= '2026-01-03';
-SELECT method, path, query FROM ld_requests();
+SELECT method, path, query FROM ld_requests() ORDER BY path, query;  -- concurrent: arrival order varies
 -- a config_key option naming no AI Config
 ALTER FOREIGN TABLE sta_daily OPTIONS (SET config_key 'no-such-config');
 SELECT * FROM sta_daily WHERE period_start >= '2026-01-01' AND period_end <= '2026-01-03';
@@ -238,3 +238,23 @@ DROP TABLE watched;
 SELECT ld_clear_log();
 ANALYZE ld.ai_config_metrics;
 SELECT count(1) AS requests FROM ld_requests();
+
+-- 14. the buckets' GETs are in flight together (max_concurrency, as the
+--     series of enumerated parents): the first two answer slowly, so the
+--     next ones are surely sent meanwhile, on other connections; rows stay in
+--     window order
+ALTER SERVER ld OPTIONS (SET max_concurrency '4');
+SELECT ld_clear_log();
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/metrics$", "delay_ms": 200, "times": 2}');
+SELECT period_start, period_end, generation_count FROM ld.ai_config_metrics
+ WHERE config_key = 'support-triage-agent' AND env = 'production' AND bucket = 'day'
+   AND period_start >= '2026-11-01' AND period_end <= '2026-11-06';
+SELECT count(1) AS requests, count(DISTINCT query) AS windows, count(DISTINCT conn) > 1 AS concurrent
+  FROM ld_requests();
+-- with max_concurrency '1' one at a time, on one connection
+ALTER SERVER ld OPTIONS (SET max_concurrency '1');
+SELECT ld_clear_log();
+SELECT count(1) FROM ld.ai_config_metrics
+ WHERE config_key = 'support-triage-agent' AND env = 'production' AND bucket = 'day'
+   AND period_start >= '2026-11-01' AND period_end <= '2026-11-06';
+SELECT count(1) AS requests, count(DISTINCT conn) AS connections FROM ld_requests();

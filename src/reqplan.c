@@ -4,7 +4,8 @@
  *		  The request plan of a scan's series: which first pages go out
  *		  ahead, how many, and what is dropped.
  *
- * A scan reads its series (enumerated parents, IN-list values) one after
+ * A scan reads its series (enumerated parents, IN-list values, metrics
+ * windows) one after
  * the other, and its rows keep that order.  The GETs need not wait: while
  * one series is read, the first pages of the next ones are in flight, so
  * a project-wide read costs about one round trip per max_concurrency

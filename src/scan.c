@@ -1043,15 +1043,22 @@ next_combination(LdScanState *s)
 
 /*
  * peek_combination
- *		Step a copy of the key indexes to the combination after it, as
- *		next_combination would, but never past the enumerated keys already
- *		listed (the next page of the list is read when it is needed).
+ *		Step a copy of the key indexes (and the window index, the innermost
+ *		digit) to the combination after it, as next_combination would, but
+ *		never past the enumerated keys already listed (the next page of the
+ *		list is read when it is needed).
  */
 static bool
-peek_combination(LdScanState *s, int *idx)
+peek_combination(LdScanState *s, int *idx, int *widx)
 {
 	int			k;
 
+	if (s->windows != NIL)
+	{
+		if (++*widx < list_length(s->windows))
+			return true;
+		*widx = 0;
+	}
 	for (k = LDK_COUNT - 1; k > 0; k--)
 	{
 		if (s->values[k] == NIL || k == (int) s->enumerated)
@@ -1062,6 +1069,31 @@ peek_combination(LdScanState *s, int *idx)
 	}
 	return s->enumerated != LDK_NONE &&
 		++idx[s->enumerated] < list_length(s->parent_keys);
+}
+
+/*
+ * window_keys
+ *		Fill in the request keys of metrics window widx: from and to (epoch
+ *		ms) and the bucket, for next_series and for the windows started
+ *		ahead (plan_ahead), so both build the very same path.
+ */
+static void
+window_keys(LdScanState *s, int widx, const char **keys)
+{
+	LdWindow   *w = (LdWindow *) list_nth(s->windows, widx);
+	int			k;
+
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		const LdKeyDef *def = ld_key_def((LdKey) k);
+
+		if (def->bind == LDB_LOWER && (ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
+			keys[k] = w->from_ms;
+		else if (def->bind == LDB_UPPER && (ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
+			keys[k] = w->to_ms;
+		else if (def->query == NULL && (s->ep->query & LD_KEY_BIT(k)))
+			keys[k] = w->bucket;
+	}
 }
 
 /*
@@ -1077,6 +1109,7 @@ plan_ahead(LdScanState *s)
 {
 	int			want = s->opts.max_concurrency - 1;
 	int			idx[LDK_COUNT];
+	int			widx = s->widx;
 	const char *keys[LDK_COUNT];
 	int			n,
 				k;
@@ -1084,7 +1117,7 @@ plan_ahead(LdScanState *s)
 	if (s->use_cache || s->has_limit || want <= 0)
 		return;
 	memcpy(idx, s->idx, sizeof(idx));
-	for (n = 0; n < want && peek_combination(s, idx); n++)
+	for (n = 0; n < want && peek_combination(s, idx, &widx); n++)
 	{
 		char	   *path;
 
@@ -1095,6 +1128,8 @@ plan_ahead(LdScanState *s)
 			keys[k] = vals ? strVal(list_nth(vals, idx[k])) : NULL;
 		}
 		keys[0] = NULL;
+		if (s->windows != NIL)
+			window_keys(s, widx, keys);
 		path = ld_build_path(s->ep, s->opts.project_key, keys, true);
 		if (s->ep->shape == LD_SHAPE_PAGED)
 			path = psprintf("%s%slimit=%d&offset=0", path, ld_query_sep(path),
@@ -1129,19 +1164,7 @@ next_series(LdScanState *s)
 	}
 	if (s->windows != NIL)
 	{
-		LdWindow   *w = (LdWindow *) list_nth(s->windows, s->widx);
-
-		for (k = 1; k < LDK_COUNT; k++)
-		{
-			const LdKeyDef *def = ld_key_def((LdKey) k);
-
-			if (def->bind == LDB_LOWER && (ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
-				s->cur[k] = w->from_ms;
-			else if (def->bind == LDB_UPPER && (ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
-				s->cur[k] = w->to_ms;
-			else if (def->query == NULL && (s->ep->query & LD_KEY_BIT(k)))
-				s->cur[k] = w->bucket;
-		}
+		window_keys(s, s->widx, s->cur);
 		from_condition = true;	/* the window is WHERE's */
 	}
 	memcpy(s->row_keys, s->cur, sizeof(s->cur));
