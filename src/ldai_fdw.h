@@ -502,7 +502,11 @@ enum LdScanPrivate
 	LdPrivKeyStrict,
 	/* the column of the API's documented (descending) order the plan
 	 * relies on instead of a Sort, or "" (String) */
-	LdPrivOrder
+	LdPrivOrder,
+	/* what the executor reads (Integer): 1 every row (a series' next pages
+	 * are asked for at once), -1 a count (one page ahead, on demand), 0 a
+	 * fraction (on demand, the window growing) */
+	LdPrivEager
 };
 
 /* in planner.c */

@@ -1103,6 +1103,33 @@ scan_feeds_write(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 }
 
 /*
+ * rows_wanted
+ *		How much of the scan the executor will read, for page prefetch:
+ *		1 every row (tuple_fraction 0 at every query level: no LIMIT above,
+ *		not a cursor, not a sublink, and not the inner side of a
+ *		parameterized join, rescanned and possibly stopped per outer row);
+ *		-1 an absolute count (tuple_fraction >= 1: a LIMIT above that is
+ *		not pushed, an EXISTS); 0 a fraction (a cursor's
+ *		cursor_tuple_fraction, an ANY sublink) or a pushed LIMIT.
+ */
+static int
+rows_wanted(PlannerInfo *root, ForeignPath *best_path)
+{
+	PlannerInfo *r;
+	bool		fraction = best_path->path.param_info != NULL ||
+		best_path->fdw_private != NIL;
+
+	for (r = root; r != NULL; r = r->parent_root)
+	{
+		if (r->tuple_fraction >= 1 && !fraction)
+			return -1;
+		if (r->tuple_fraction > 0)
+			fraction = true;
+	}
+	return fraction ? 0 : 1;
+}
+
+/*
  * count_plan
  *		The ForeignScan of a pushed count(*) (scanrelid 0): its scan tuple
  *		is the count(*) columns of the grouping target; the key values of
@@ -1131,6 +1158,7 @@ count_plan(PlannerInfo *root, RelOptInfo *rel, LdRelInfo *fi, List *tlist,
 										makeInteger((int) fi->relid)),
 								list_copy(fi->base.key_strict));
 	scan->fdw_private = lappend(scan->fdw_private, makeString(pstrdup("")));
+	scan->fdw_private = lappend(scan->fdw_private, makeInteger(0));
 	return scan;
 }
 
@@ -1212,5 +1240,7 @@ ldGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	scan->fdw_private = lappend(scan->fdw_private,
 								makeString(pstrdup(best_path->path.pathkeys != NIL ?
 												   fi->res->endpoints[kp->endpoint].order_desc : "")));
+	scan->fdw_private = lappend(scan->fdw_private,
+								makeInteger(rows_wanted(root, best_path)));
 	return scan;
 }

@@ -14,8 +14,10 @@
  * into buckets) are the innermost digit of the series odometer
  * (next_combination, the one place series are generated).  Pages are fetched on demand: the next
  * ones are asked for once the executor has used half of the current page
- * (the window growing by one page each time, up to max_concurrency), so a
- * scan that stops early stops fetching.
+ * (one page ahead under a LIMIT, growing up to max_concurrency for a
+ * cursor), so a scan that stops early stops fetching; when the planner says
+ * every row is read (no LIMIT above, not a cursor), as soon as a page
+ * arrives, up to max_concurrency pages ahead.
  *
  * The same series iteration serves a pushed count(*) (one limit=1 GET per
  * series, reading totalCount) and ANALYZE (that, plus one page as the
@@ -104,6 +106,8 @@ typedef struct LdScanState
 	bool		has_limit;
 	bool		use_cache;		/* keys change at rescans: reuse answers */
 	bool		read_all;		/* the statement writes this table */
+	bool		eager;			/* every row is read: pages asked for at once */
+	bool		one_ahead;		/* a count is read: one page ahead at most */
 	bool		count_only;		/* a pushed count(*): one row, the count */
 	bool		count_done;		/* ... returned */
 	bool		count_grouped;	/* ... one row per series (GROUP BY its key) */
@@ -245,6 +249,10 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->key_strict = (List *) list_nth(priv, LdPrivKeyStrict);
 	s->has_limit = intVal(list_nth(priv, LdPrivHasLimit)) != 0;
 	s->read_all = intVal(list_nth(priv, LdPrivReadAll)) != 0;
+	s->eager = list_length(priv) > LdPrivEager &&
+		intVal(list_nth(priv, LdPrivEager)) > 0;
+	s->one_ahead = list_length(priv) > LdPrivEager &&
+		intVal(list_nth(priv, LdPrivEager)) < 0;
 	s->count_only = intVal(list_nth(priv, LdPrivCountRelid)) != 0;
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
@@ -769,10 +777,12 @@ cancel_prefetch(LdScanState *s, LdPager *pg)
  * schedule_prefetch
  *		On demand: called once the executor has consumed half of the
  *		current page.  With totalCount known, start GETs for the next
- *		pages, never past totalCount or a pushed LIMIT.  The window grows
- *		by one page each time (1, 2, ... up to max_concurrency pages
- *		ahead), so a scan that stops early has asked for little more than
- *		it read.  Pages are planned with the page length the server gives,
+ *		pages, never past totalCount or a pushed LIMIT.  A scan stopped
+ *		after a count of rows (a LIMIT above it) keeps one page ahead, so
+ *		it asks for at most one page more than it reads; for a fraction
+ *		(a cursor) the window grows by one page each time, up to
+ *		max_concurrency; one that reads every row is called as soon as a
+ *		page arrives and keeps up to max_concurrency pages in flight.  Pages are planned with the page length the server gives,
  *		so a server that caps limit is followed correctly.
  */
 static void
@@ -789,10 +799,20 @@ schedule_prefetch(LdScanState *s, LdPager *pg)
 		return;
 	if (pg->nqueued == 0)
 		pg->planned = pg->offset;
-	/* series started ahead (reqplan.c) share max_concurrency */
-	window = Min(Min(pg->ahead, pg->concurrency - ld_reqplan_count(&s->ahead)),
-				 LD_MAX_PREFETCH);
-	pg->ahead = Min(pg->ahead + 1, pg->concurrency);
+	/*
+	 * Series started ahead (reqplan.c) share max_concurrency.  A scan that
+	 * reads every row keeps the window full at once, and the series being
+	 * read always has a page ahead; one stopped after a count of rows (a
+	 * LIMIT above) keeps one page ahead, so a stop wastes at most one GET;
+	 * otherwise (a cursor) the window grows by one page each time.
+	 */
+	if (s->eager)
+		window = Max(1, pg->concurrency - ld_reqplan_count(&s->ahead));
+	else
+		window = Min(pg->ahead, pg->concurrency - ld_reqplan_count(&s->ahead));
+	window = Min(window, LD_MAX_PREFETCH);
+	if (!s->one_ahead)
+		pg->ahead = Min(pg->ahead + 1, pg->concurrency);
 	while (pg->nqueued < window && pg->planned < pg->total)
 	{
 		int64		rest = pg->remaining >= 0 ? pg->remaining - (pg->planned - pg->offset) : -1;
@@ -918,6 +938,8 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 	pg->consumed = 0;
 	if (pg->done)
 		cancel_prefetch(s, pg);
+	else if (s->eager)
+		schedule_prefetch(s, pg);	/* every row is wanted: ask now */
 	else
 		pg->armed = true;		/* when the executor has used half of it */
 	return page.first;
