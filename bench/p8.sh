@@ -10,6 +10,9 @@
 #   bash bench/p8.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# scripts/load.sh --install writes the one PostgreSQL tree scripts/test.sh uses: take its lock
+exec 9>/tmp/ldai_fdw_test.lock
+flock 9
 out=$(mktemp /tmp/ldai_p8.XXXXXX)
 trap 'rm -f "$out"' EXIT
 LDAI_P8_OUT=$out bash scripts/load.sh --install --only p8

@@ -4,6 +4,10 @@
 #   bash bench/reads.sh        # about a minute; updates the issue-14 section of bench/RESULTS.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# the install into the one PostgreSQL tree is shared with scripts/test.sh (and
+# other benchmarks): take the same lock, so that what is measured is this tree's build
+exec 9>/tmp/ldai_fdw_test.lock
+flock 9
 B=$(pwd)/bench
 mkdir -p "$B/build" "$B/out"
 make -s && make -s install >/dev/null

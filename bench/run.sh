@@ -7,6 +7,10 @@
 #   bash bench/run.sh --perf          # also profile the backend with perf
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# the install into the one PostgreSQL tree is shared with scripts/test.sh (and
+# other benchmarks): take the same lock, so that what is measured is this tree's build
+exec 9>/tmp/ldai_fdw_test.lock
+flock 9
 ROOT=$(pwd)
 B=$ROOT/bench
 mkdir -p "$B/build" "$B/out"
