@@ -718,6 +718,28 @@ order_pathkeys(PlannerInfo *root, RelOptInfo *baserel, LdRelInfo *fi, LdKeyPlan 
 }
 
 /*
+ * add_scan_path
+ *		Add a ForeignPath of the table's own scan (no outer plan), hiding
+ *		create_foreignscan_path's arguments that differ by PostgreSQL
+ *		version (disabled_nodes in 18, fdw_restrictinfo in 17).
+ */
+static void
+add_scan_path(PlannerInfo *root, RelOptInfo *baserel, double rows,
+			  Cost startup, Cost total, List *pathkeys, Relids outer)
+{
+	add_path(baserel, (Path *)
+			 create_foreignscan_path(root, baserel, NULL, rows,
+#if PG_VERSION_NUM >= 180000
+									 0,
+#endif
+									 startup, total, pathkeys, outer, NULL,
+#if PG_VERSION_NUM >= 170000
+									 NIL,
+#endif
+									 NIL));
+}
+
+/*
  * ldGetForeignPaths
  *		The plain path, and a parameterized path per join clause that can
  *		feed a key: a nested loop then asks only for the outer rows' keys.
@@ -733,30 +755,12 @@ ldGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	ListCell   *lc;
 
 	path_costs(fi, &fi->base, baserel->rows, &startup, &total);
-	add_path(baserel, (Path *)
-			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
-#if PG_VERSION_NUM >= 180000
-									 0,
-#endif
-									 startup, total, NIL, NULL, NULL,
-#if PG_VERSION_NUM >= 170000
-									 NIL,
-#endif
-									 NIL));
+	add_scan_path(root, baserel, baserel->rows, startup, total, NIL, NULL);
 
 	/* the same scan, known to return rows in the order the query wants */
 	pathkeys = order_pathkeys(root, baserel, fi, &fi->base);
 	if (pathkeys != NIL)
-		add_path(baserel, (Path *)
-				 create_foreignscan_path(root, baserel, NULL, baserel->rows,
-#if PG_VERSION_NUM >= 180000
-										 0,
-#endif
-										 startup, total, pathkeys, NULL, NULL,
-#if PG_VERSION_NUM >= 170000
-										 NIL,
-#endif
-										 NIL));
+		add_scan_path(root, baserel, baserel->rows, startup, total, pathkeys, NULL);
 
 	foreach(lc, join_key_clauses(root, baserel, fi))
 	{
@@ -779,16 +783,7 @@ ldGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		estimate_series(fi, &kp);
 		rows = clamp_row_est(Min(ppi->ppi_rows, kp.rows));
 		path_costs(fi, &kp, rows, &startup, &total);
-		add_path(baserel, (Path *)
-				 create_foreignscan_path(root, baserel, NULL, rows,
-#if PG_VERSION_NUM >= 180000
-										 0,
-#endif
-										 startup, total, NIL, outer, NULL,
-#if PG_VERSION_NUM >= 170000
-										 NIL,
-#endif
-										 NIL));
+		add_scan_path(root, baserel, rows, startup, total, NIL, outer);
 	}
 }
 
