@@ -3,6 +3,8 @@
 -- flight; rows keep the order of the sequential scan, parent by parent.
 -- The stand-in delays each first page, so requests that overlap need a
 -- connection each.
+\getenv ldurl LDAI_STANDIN_URL
+\getenv ldkey LDAI_TEST_API_KEY
 SELECT ld_reset();
 CREATE FOREIGN TABLE fan_results (optimization_key text, id uuid, iteration int) SERVER ld
   OPTIONS (resource 'agent_optimization_results', max_concurrency '4');
@@ -65,4 +67,42 @@ SELECT count(1) FROM fan_results;
 RESET statement_timeout;
 SELECT ld_ctl('/_test/reset');
 SELECT count(1) = (SELECT count(*) FROM seq_rows) AS all_rows FROM fan_results;
+
+-- a later series' next page goes out as soon as its first page has come back
+-- saying there is more (totalCount), while an earlier series is still being
+-- waited for -- not once the scan reaches it: no round trip per series of
+-- several pages.  The first series (no results) answers after 1 s, every
+-- other page after 100 ms; the stand-in notes when each request arrived.
+CREATE SERVER ld_fanp FOREIGN DATA WRAPPER ldai_fdw
+  OPTIONS (base_url :'ldurl', project_key 'default', page_size '10', max_concurrency '4');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ld_fanp OPTIONS (api_key :'ldkey');
+CREATE FOREIGN TABLE fan_pages (optimization_key text, id uuid) SERVER ld_fanp
+  OPTIONS (resource 'agent_optimization_results');
+SELECT ld_ctl('/_test/ratelimit', '{"timestamps": true}');
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "no-runs-yet/all-results$", "delay_ms": 1000, "times": 1}');
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results$", "delay_ms": 100, "times": 40}');
+SELECT ld_clear_log();
+CREATE TEMP TABLE fan_p AS SELECT row_number() OVER () AS n, optimization_key, id FROM fan_pages
+  WHERE optimization_key IN ('no-runs-yet', 'code-review-bot', 'resume-screener-tuning');
+CREATE TEMP TABLE fan_p_log (line text);
+SELECT format('COPY fan_p_log FROM PROGRAM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')',
+              format('curl -sS -f %s/_test/requests?format=jsonl', :'ldurl')) AS copy_cmd \gset
+:copy_cmd;
+SELECT ld_ctl('/_test/reset');
+-- the rows of max_concurrency '1', in its order
+SELECT bool_and(a.optimization_key = b.optimization_key AND a.id = b.id) AS same_order, count(1) AS rows
+  FROM fan_p a
+  JOIN (SELECT row_number() OVER () AS n, optimization_key, id FROM seq_results
+         WHERE optimization_key IN ('no-runs-yet', 'code-review-bot', 'resume-screener-tuning')) b USING (n);
+-- per series: its pages, each asked for once, and whether its second page
+-- went out before the first series answered
+WITH r AS (SELECT split_part(regexp_replace(j->>'path', '.*/agent-optimizations/', ''), '/', 1) AS k,
+                  substring(j->>'query' FROM 'offset=([0-9]+)')::int AS off, (j->>'at_ms')::bigint AS at_ms
+             FROM (SELECT line::jsonb AS j FROM fan_p_log) l WHERE j->>'path' LIKE '%/all-results'),
+     first AS (SELECT min(at_ms) AS at_ms FROM r WHERE k = 'no-runs-yet')
+SELECT k, count(*) AS requests, count(DISTINCT off) AS pages,
+       min(r.at_ms) FILTER (WHERE off = 10) < (SELECT at_ms FROM first) + 1000 AS second_page_early
+  FROM r GROUP BY k
+ ORDER BY array_position(ARRAY['no-runs-yet', 'code-review-bot', 'resume-screener-tuning'], k);
 DROP FOREIGN TABLE fan_results, seq_results;
+DROP SERVER ld_fanp CASCADE;

@@ -448,6 +448,18 @@ wait_once(LdConn *conn)
 }
 
 /*
+ * ld_async_wait
+ *		Wait once for any request of the connection to progress (a socket,
+ *		curl's timer, at most 1 s), interruptibly, so that a caller waiting
+ *		for one transfer can react to the others as they finish.
+ */
+void
+ld_async_wait(LdConn *conn)
+{
+	wait_once(conn);
+}
+
+/*
  * ld_sleep_ms
  *		Sleep interruptibly (backoff between retries).
  */

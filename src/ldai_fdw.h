@@ -299,6 +299,7 @@ extern void ld_report_http_error(const char *method, const char *path,
 extern void ld_check_json(const char *method, const char *path,
 						  const LdResult *result);
 extern void ld_async_cancel(LdConn *conn, LdhTransfer *t);
+extern void ld_async_wait(LdConn *conn);
 extern LdhClient *ld_conn_client(LdConn *conn);
 extern LdhTransfer *ld_async_start(LdConn *conn, const char *method,
 								   const char *path, const char *body,
@@ -372,19 +373,31 @@ typedef struct LdReqPlan
 {
 	LdConn	   *conn;
 	MemoryContext cxt;			/* where paths live */
+	int			form;			/* LdpForm of a page; -1: never follow */
+	int			page_size;		/* limit of the pages after a first one */
 	int			n;
 	struct
 	{
 		char	   *path;		/* with its query string */
+		char	   *base;		/* ... without limit/offset; NULL: not paged */
+		int64		offset;		/* the page's offset */
+		int64		series;		/* the scan's number of its series */
+		bool		followed;	/* its next page is started or not needed */
 		LdhTransfer *t;
 	}			e[LD_REQPLAN_MAX];
 } LdReqPlan;
 
 extern void ld_reqplan_init(LdReqPlan *rp, LdConn *conn, MemoryContext cxt);
-extern bool ld_reqplan_has(LdReqPlan *rp, const char *path);
-extern bool ld_reqplan_start(LdReqPlan *rp, const char *path);
+extern void ld_reqplan_follow_pages(LdReqPlan *rp, int form, int page_size);
+extern char *ld_page_path(const char *base, int64 limit, int64 offset);
+extern LdhTransfer *ld_reqplan_find(LdReqPlan *rp, const char *path);
+extern bool ld_reqplan_start(LdReqPlan *rp, const char *base, int64 limit,
+							 int64 offset, int64 series);
 extern LdhTransfer *ld_reqplan_take(LdReqPlan *rp, const char *path);
 extern int	ld_reqplan_count(const LdReqPlan *rp);
+extern int	ld_reqplan_inflight(const LdReqPlan *rp);
+extern int	ld_reqplan_follow(LdReqPlan *rp, int room);
+extern void ld_reqplan_drop_before(LdReqPlan *rp, int64 series);
 extern void ld_reqplan_drop(LdReqPlan *rp);
 
 /* in cache.c */

@@ -168,6 +168,8 @@ typedef struct LdScanState
 	/* first pages of the next series, in flight ahead (reqplan.c) */
 	LdReqPlan	ahead;
 	int			first_limit;	/* limit of a series' first GET */
+	int64		series_no;		/* number of the current series (from 1) */
+	MemoryContext ahead_cxt;	/* paths of one plan_ahead() call */
 
 	/* under an asynchronous Append (async.c) */
 	bool		async_mode;		/* a row is asked for: never wait for a page */
@@ -178,6 +180,7 @@ typedef struct LdScanState
 static void cancel_prefetch(LdScanState *s, LdPager *pg);
 static void cancel_item_fetch(LdScanState *s);
 static void reset_execution(LdScanState *s);
+static void plan_ahead(LdScanState *s, int room);
 static void start_iteration(LdScanState *s);
 static void start_windows(LdScanState *s);
 
@@ -291,6 +294,7 @@ ldBeginForeignScan(ForeignScanState *node, int eflags)
 	s->run_cxt = new_context(estate, "ldai_fdw keys");
 	s->tuple_cxt = new_context(estate, "ldai_fdw row");
 	s->item_cxt = new_context(estate, "ldai_fdw item");
+	s->ahead_cxt = new_context(estate, "ldai_fdw plan");
 	s->estate = estate;
 	/* a count is one row, computed again at a rescan */
 	s->keep = !s->count_only && (s->read_all || (eflags & EXEC_FLAG_REWIND) != 0);
@@ -514,6 +518,10 @@ reset_execution(LdScanState *s)
 	MemoryContextReset(s->batch_cxt);
 	ld_reqplan_init(&s->ahead, s->conn, s->run_cxt);
 	s->first_limit = s->count_only ? 1 : s->opts.page_size;
+	/* every row is read: a later series' next pages may go out ahead too */
+	if (s->eager && !s->count_only && s->ep->shape == LD_SHAPE_PAGED)
+		ld_reqplan_follow_pages(&s->ahead, ld_shape_form(s->ep->shape), s->opts.page_size);
+	s->series_no = 0;
 	register_cleanup(s);
 	MemoryContextReset(s->parent_cxt);
 	memset(s->values, 0, sizeof(s->values));
@@ -807,9 +815,9 @@ schedule_prefetch(LdScanState *s, LdPager *pg)
 	 * otherwise (a cursor) the window grows by one page each time.
 	 */
 	if (s->eager)
-		window = Max(1, pg->concurrency - ld_reqplan_count(&s->ahead));
+		window = Max(1, pg->concurrency - ld_reqplan_inflight(&s->ahead));
 	else
-		window = Min(pg->ahead, pg->concurrency - ld_reqplan_count(&s->ahead));
+		window = Min(pg->ahead, pg->concurrency - ld_reqplan_inflight(&s->ahead));
 	window = Min(window, LD_MAX_PREFETCH);
 	if (!s->one_ahead)
 		pg->ahead = Min(pg->ahead + 1, pg->concurrency);
@@ -824,10 +832,11 @@ schedule_prefetch(LdScanState *s, LdPager *pg)
 			break;
 		if (rest > 0)
 			limit = Min(limit, rest);
-		path = MemoryContextStrdup(pg->cxt, psprintf("%s%slimit=%lld&offset=%lld", pg->path,
-													 ld_query_sep(pg->path),
-													 (long long) limit, (long long) pg->planned));
-		t = ld_async_start(s->conn, "GET", path, NULL, NULL);
+		path = MemoryContextStrdup(pg->cxt, ld_page_path(pg->path, limit, pg->planned));
+		/* followed while the series was a later one (reqplan.c), or now */
+		t = ld_reqplan_take(&s->ahead, path);
+		if (t == NULL)
+			t = ld_async_start(s->conn, "GET", path, NULL, NULL);
 		if (t == NULL)
 			break;
 		pg->queue[pg->nqueued].t = t;
@@ -839,46 +848,109 @@ schedule_prefetch(LdScanState *s, LdPager *pg)
 }
 
 /*
+ * pager_inflight
+ *		GETs of a pager's prefetch queue still waiting for their answer.
+ */
+static int
+pager_inflight(const LdPager *pg)
+{
+	int			i,
+				n = 0;
+
+	for (i = 0; i < pg->nqueued; i++)
+		if (!ldh_finished(pg->queue[i].t))
+			n++;
+	return n;
+}
+
+/*
+ * fill_ahead
+ *		While the scan waits for a page: keep max_concurrency GETs in
+ *		flight with what later series need next -- the next page of a
+ *		series whose first page has come back saying there is more, then
+ *		the first pages of further series (reqplan.c).  The series being
+ *		read keeps one request of its own.
+ */
+static void
+fill_ahead(LdScanState *s)
+{
+	int			room;
+
+	if (s->use_cache || s->has_limit || s->opts.max_concurrency <= 1)
+		return;
+	room = s->opts.max_concurrency - Max(1, pager_inflight(&s->child)) -
+		pager_inflight(&s->parent) - ld_reqplan_inflight(&s->ahead);
+	if (room <= 0)
+		return;
+	room -= ld_reqplan_follow(&s->ahead, room);
+	if (room > 0)
+		plan_ahead(s, room);
+}
+
+/*
+ * wait_page
+ *		Wait until transfer t (a page the scan asks for) has its answer;
+ *		before, and each time anything in flight progresses, fill the
+ *		window ahead.
+ *		On an ERROR, t is released by the scan's cleanup (it is in a
+ *		pager's queue).
+ */
+static void
+wait_page(LdScanState *s, LdhTransfer *t)
+{
+	fill_ahead(s);				/* also when the page is there already */
+	while (!ldh_finished(t))
+	{
+		ld_async_wait(s->conn);
+		fill_ahead(s);
+	}
+}
+
+/*
  * get_page
  *		The answer for the pager's next page: the prefetched one if it is
- *		for this offset, else the one started ahead for this path (a
- *		series' first page, reqplan.c), else a request now (a prefetch plan
- *		that no longer fits is dropped).
+ *		for this offset, else the one started ahead for this path (a later
+ *		series' page, reqplan.c), else a request now (a prefetch plan that
+ *		no longer fits is dropped).  While it is awaited, later series'
+ *		GETs keep going out (wait_page).  A rate-limited answer makes the
+ *		rest of the scan strictly sequential.
  */
 static void
 get_page(LdScanState *s, LdPager *pg, const char *path, LdResult *res)
 {
 	LdhTransfer *t;
 
-	if (pg->nqueued > 0 && pg->queue[0].offset == pg->offset)
+	if (pg->nqueued == 0 || pg->queue[0].offset != pg->offset)
 	{
-		const char *qpath = pg->queue[0].path;
-
-		t = pg->queue[0].t;
-		pg->nqueued--;
-		memmove(&pg->queue[0], &pg->queue[1], pg->nqueued * sizeof(pg->queue[0]));
-		if (ld_async_finish(s->conn, t, "GET", qpath, NULL, NULL, &s->stats, res))
+		cancel_prefetch(s, pg);
+		t = s->use_cache ? NULL : ld_reqplan_take(&s->ahead, path);
+		if (t == NULL && !s->use_cache)
+			t = ld_async_start(s->conn, "GET", path, NULL, NULL);
+		if (t == NULL)
 		{
-			/* rate limited: back off as a whole, strictly sequential now */
-			cancel_prefetch(s, pg);
-			pg->concurrency = 1;
+			/* answered from the cache, or no budget now: wait for it there */
+			scan_get(s, path, res);
+			return;
 		}
-		return;
+		pg->queue[0].t = t;
+		pg->queue[0].offset = pg->offset;
+		pg->queue[0].path = MemoryContextStrdup(pg->cxt, path);
+		pg->nqueued = 1;
+		pg->planned = pg->offset;
 	}
-	cancel_prefetch(s, pg);
-	if (!s->use_cache && (t = ld_reqplan_take(&s->ahead, path)) != NULL)
+	wait_page(s, pg->queue[0].t);
+	t = pg->queue[0].t;
+	path = pg->queue[0].path;
+	pg->nqueued--;
+	memmove(&pg->queue[0], &pg->queue[1], pg->nqueued * sizeof(pg->queue[0]));
+	if (ld_async_finish(s->conn, t, "GET", path, NULL, NULL, &s->stats, res))
 	{
-		/* a series' first page, asked for while earlier series were read */
-		if (ld_async_finish(s->conn, t, "GET", path, NULL, NULL, &s->stats, res))
-		{
-			/* rate limited: nothing ahead any more, strictly sequential */
-			ld_reqplan_drop(&s->ahead);
-			s->opts.max_concurrency = 1;
-			pg->concurrency = 1;
-		}
-		return;
+		/* rate limited: back off as a whole, strictly sequential now */
+		cancel_prefetch(s, pg);
+		ld_reqplan_drop(&s->ahead);
+		s->opts.max_concurrency = 1;
+		pg->concurrency = 1;
 	}
-	scan_get(s, path, res);
 }
 
 /*
@@ -907,9 +979,7 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 		limit = Min(limit, pg->remaining);
 	MemoryContextReset(cxt);
 	old = MemoryContextSwitchTo(cxt);
-	path = pg->paged ? psprintf("%s%slimit=%lld&offset=%lld", pg->path,
-								ld_query_sep(pg->path),
-								(long long) limit, (long long) pg->offset) : pg->path;
+	path = pg->paged ? ld_page_path(pg->path, limit, pg->offset) : pg->path;
 	get_page(s, pg, path, &res);
 	if (res.status == 404 && nf == LD_404_EMPTY)
 	{
@@ -970,11 +1040,8 @@ page_ready(LdScanState *s)
 		cancel_prefetch(s, pg);
 		if (pg->remaining >= 0)
 			limit = Min(limit, pg->remaining);
-		path = pg->paged ?
-			MemoryContextStrdup(pg->cxt, psprintf("%s%slimit=%lld&offset=%lld", pg->path,
-												  ld_query_sep(pg->path), (long long) limit,
-												  (long long) pg->offset)) :
-			MemoryContextStrdup(pg->cxt, pg->path);
+		path = MemoryContextStrdup(pg->cxt, pg->paged ?
+								   ld_page_path(pg->path, limit, pg->offset) : pg->path);
 		/* started ahead as a later series' first page, or now */
 		t = ld_reqplan_take(&s->ahead, path);
 		if (t == NULL)
@@ -1120,28 +1187,38 @@ window_keys(LdScanState *s, int widx, const char **keys)
 
 /*
  * plan_ahead
- *		While a series is read, keep the first pages of the next
- *		max_concurrency - 1 series in flight (reqplan.c), so that series
- *		cost a round trip per max_concurrency of them; their rows still come
- *		series by series.  Not for scans that take keys from parameters
- *		(rescanned per outer row) or a pushed LIMIT (one series).
+ *		Start the first pages of the series after the current one, up to
+ *		room new GETs (reqplan.c), so that series cost a round trip per
+ *		max_concurrency of them; their rows still come series by series.
+ *		Series already planned are skipped.  A scan that reads every row
+ *		looks as far ahead as the plan holds, one that may stop early
+ *		max_concurrency - 1 series.  Not for scans that take keys
+ *		from parameters (rescanned per outer row) or a pushed LIMIT (one
+ *		series).
  */
 static void
-plan_ahead(LdScanState *s)
+plan_ahead(LdScanState *s, int room)
 {
-	int			want = s->opts.max_concurrency - 1;
 	int			idx[LDK_COUNT];
 	int			widx = s->widx;
 	const char *keys[LDK_COUNT];
-	int			n,
+	MemoryContext old;
+	int			depth,
+				n,
 				k;
 
-	if (s->use_cache || s->has_limit || want <= 0)
+	if (s->use_cache || s->has_limit || room <= 0)
 		return;
+	/* a scan that may stop early looks max_concurrency - 1 series ahead */
+	depth = s->eager ? LD_REQPLAN_MAX : s->opts.max_concurrency - 1;
+	MemoryContextReset(s->ahead_cxt);
+	old = MemoryContextSwitchTo(s->ahead_cxt);
 	memcpy(idx, s->idx, sizeof(idx));
-	for (n = 0; n < want && peek_combination(s, idx, &widx); n++)
+	for (n = 1; n <= depth && room > 0 && peek_combination(s, idx, &widx); n++)
 	{
-		char	   *path;
+		char	   *base;
+		bool		paged = s->ep->shape == LD_SHAPE_PAGED;
+		int64		limit = paged ? Min(s->first_limit, s->opts.page_size) : -1;
 
 		for (k = 1; k < LDK_COUNT; k++)
 		{
@@ -1152,13 +1229,14 @@ plan_ahead(LdScanState *s)
 		keys[0] = NULL;
 		if (s->windows != NIL)
 			window_keys(s, widx, keys);
-		path = ld_build_path(s->ep, s->opts.project_key, keys, true);
-		if (s->ep->shape == LD_SHAPE_PAGED)
-			path = psprintf("%s%slimit=%d&offset=0", path, ld_query_sep(path),
-							Min(s->first_limit, s->opts.page_size));
-		if (!ld_reqplan_start(&s->ahead, path))
+		base = ld_build_path(s->ep, s->opts.project_key, keys, true);
+		if (ld_reqplan_find(&s->ahead, paged ? ld_page_path(base, limit, 0) : base) != NULL)
+			continue;
+		if (!ld_reqplan_start(&s->ahead, base, limit, 0, s->series_no + n))
 			break;
+		room--;
 	}
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -1176,6 +1254,8 @@ next_series(LdScanState *s)
 
 	if (!next_combination(s))
 		return false;
+	/* what was planned for the series before this one is not wanted */
+	ld_reqplan_drop_before(&s->ahead, ++s->series_no);
 	for (k = 1; k < LDK_COUNT; k++)
 	{
 		List	   *vals = k == (int) s->enumerated ? s->parent_keys : s->values[k];
@@ -1220,7 +1300,8 @@ next_series(LdScanState *s)
 	s->child.ended = false;
 	s->child.total = -1;
 	s->item = s->row = NULL;
-	plan_ahead(s);
+	plan_ahead(s, s->opts.max_concurrency - 1 - pager_inflight(&s->parent) -
+			   ld_reqplan_inflight(&s->ahead));
 	return true;
 }
 
@@ -1660,6 +1741,7 @@ acquire_sample(Relation rel, int elevel, HeapTuple *rows, int targrows,
 	s->parent_cxt = AllocSetContextCreate(cxt, "ldai_fdw parents", ALLOCSET_DEFAULT_SIZES);
 	s->run_cxt = AllocSetContextCreate(cxt, "ldai_fdw keys", ALLOCSET_DEFAULT_SIZES);
 	s->tuple_cxt = AllocSetContextCreate(cxt, "ldai_fdw row", ALLOCSET_DEFAULT_SIZES);
+	s->ahead_cxt = AllocSetContextCreate(cxt, "ldai_fdw plan", ALLOCSET_DEFAULT_SIZES);
 	s->limit = -1;
 	s->count_only = true;		/* each series' first GET asks for totalCount */
 	reset_execution(s);
