@@ -367,14 +367,76 @@ extern void ld_stats_reset_all(void);
 
 /* in stats.c */
 extern char *ld_endpoint_template(const char *method, const char *path);
-/* GETs of later series started ahead of need (reqplan.c) */
-#define LD_REQPLAN_MAX 16
+
+/* in reqplan.c */
+#define LD_MAX_PREFETCH 16		/* pages in flight ahead in one series */
+#define LD_MAX_PAGES 100000		/* a series longer is a server that never ends */
+#define LD_REQPLAN_MAX 16		/* pages of later series in flight or waiting */
+
+/* paging state of one series (or of the parent enumeration) */
+typedef struct LdPager
+{
+	char	   *path;			/* escaped path, without limit/offset */
+	bool		paged;			/* send limit/offset and follow pages */
+	int64		offset;			/* offset of the next page */
+	int64		remaining;		/* rows still wanted, -1 = all */
+	bool		done;
+	bool		ended;			/* the last page ended the list (any LIMIT aside) */
+	int64		pages;			/* pages read so far */
+	char	   *last_first;		/* identity of the previous page's first item */
+	MemoryContext cxt;			/* where last_first and queued paths live */
+	/* GETs in flight for the next pages, in offset order */
+	int			concurrency;	/* max_concurrency; 1 = strictly sequential */
+	int			nqueued;
+	int64		planned;		/* offset after the last queued page */
+	int64		step;			/* items per page the server gives */
+	int64		total;			/* totalCount of the last page, -1 = none */
+	int			ahead;			/* pages to keep ahead (grows to concurrency) */
+	int64		page_items;		/* items of the current page */
+	int64		consumed;		/* ... of them handed to the executor */
+	bool		armed;			/* prefetch when half the page is consumed */
+	struct
+	{
+		LdhTransfer *t;
+		int64		offset;
+		char	   *path;
+	}			queue[LD_MAX_PREFETCH];
+} LdPager;
+
+/* how a scan reads ahead (the planner's tuple_fraction) */
+typedef enum LdAheadMode
+{
+	LD_AHEAD_GROW = 0,			/* a cursor: the window grows page by page */
+	LD_AHEAD_EAGER,				/* every row is read: the window is kept full */
+	LD_AHEAD_ONE				/* a LIMIT above may stop it: one page ahead */
+} LdAheadMode;
+
+/* the base paths of up to max series after the current one (scan.c) */
+typedef int (*LdSeriesAheadFn) (void *arg, int max, char **bases);
+
+/* the request plan of one scan execution */
 typedef struct LdReqPlan
 {
 	LdConn	   *conn;
-	MemoryContext cxt;			/* where paths live */
-	int			form;			/* LdpForm of a page; -1: never follow */
-	int			page_size;		/* limit of the pages after a first one */
+	MemoryContext cxt;			/* where entries' paths live */
+	MemoryContext scratch;		/* paths of one planning round */
+	LdStats    *stats;			/* the scan's request counts */
+	/* policy, set by the scan after ld_reqplan_init */
+	EState	   *cache;			/* answers from the query's cache, or NULL */
+	LdAheadMode mode;
+	int			concurrency;	/* max_concurrency; 1 after a 429 */
+	int			page_size;
+	int			first_limit;	/* limit of a later series' first GET */
+	bool		plan_series;	/* later series may go out ahead */
+	bool		series_paged;	/* ... and they are paged */
+	bool		follow;			/* ... and their next pages too */
+	int			form;			/* LdpForm of their pages */
+	LdSeriesAheadFn series_ahead;
+	void	   *series_arg;
+	LdPager    *current;		/* the series being read */
+	LdPager    *parent;			/* the enumeration list, or NULL */
+	/* pages of later series, in flight or answered and not taken yet */
+	int64		series_no;		/* number of the current series (from 1) */
 	int			n;
 	struct
 	{
@@ -387,18 +449,26 @@ typedef struct LdReqPlan
 	}			e[LD_REQPLAN_MAX];
 } LdReqPlan;
 
-extern void ld_reqplan_init(LdReqPlan *rp, LdConn *conn, MemoryContext cxt);
-extern void ld_reqplan_follow_pages(LdReqPlan *rp, int form, int page_size);
 extern char *ld_page_path(const char *base, int64 limit, int64 offset);
-extern LdhTransfer *ld_reqplan_find(LdReqPlan *rp, const char *path);
-extern bool ld_reqplan_start(LdReqPlan *rp, const char *base, int64 limit,
-							 int64 offset, int64 series);
-extern LdhTransfer *ld_reqplan_take(LdReqPlan *rp, const char *path);
-extern int	ld_reqplan_count(const LdReqPlan *rp);
-extern int	ld_reqplan_inflight(const LdReqPlan *rp);
-extern int	ld_reqplan_follow(LdReqPlan *rp, int room);
-extern void ld_reqplan_drop_before(LdReqPlan *rp, int64 series);
+extern void ld_bad_response(const char *path, const char *what) pg_attribute_noreturn();
+extern void ld_reqplan_get(LdReqPlan *rp, const char *path, LdResult *res);
+extern void ld_reqplan_init(LdReqPlan *rp, LdConn *conn, MemoryContext cxt,
+							MemoryContext scratch, LdStats *stats);
+extern void ld_reqplan_next_series(LdReqPlan *rp);
 extern void ld_reqplan_drop(LdReqPlan *rp);
+extern void ld_pager_reset(LdReqPlan *rp, LdPager *pg, char *path, bool paged,
+						   int64 offset, int64 remaining, int concurrency,
+						   MemoryContext cxt);
+extern void ld_pager_cancel(LdReqPlan *rp, LdPager *pg);
+extern int	ld_pager_inflight(const LdPager *pg);
+extern void ld_pager_consumed(LdReqPlan *rp, LdPager *pg);
+extern void ld_pager_prefetch(LdReqPlan *rp, LdPager *pg);
+extern void ld_pager_get(LdReqPlan *rp, LdPager *pg, const char *path, LdResult *res);
+extern char *ld_pager_next_path(const LdReqPlan *rp, const LdPager *pg);
+extern bool ld_pager_ready(LdReqPlan *rp, LdPager *pg);
+extern LdhTransfer *ld_pager_waiting(const LdPager *pg);
+extern void ld_pager_answered(LdReqPlan *rp, LdPager *pg, const LdpPage *page,
+							  const char *path, bool single);
 
 /* in cache.c */
 extern void ld_cache_reset(void);

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * scan.c
- *		  Executing a scan: request series, paging, parent enumeration,
- *		  rows out of JSON items, EXPLAIN.
+ *		  Executing a scan: request series, parent enumeration, rows out
+ *		  of JSON pages, count(*), ANALYZE, EXPLAIN.
  *
  * A scan reads one or more "series": one endpoint with all its path keys
  * filled in, read page by page.  Key values come from conditions (a value
@@ -12,12 +12,13 @@
  * is which is the catalog's key table: nothing here names one.  A metrics
  * endpoint also takes a window: its windows (window.c: the WHERE window cut
  * into buckets) are the innermost digit of the series odometer
- * (next_combination, the one place series are generated).  Pages are fetched on demand: the next
- * ones are asked for once the executor has used half of the current page
- * (one page ahead under a LIMIT, growing up to max_concurrency for a
- * cursor), so a scan that stops early stops fetching; when the planner says
- * every row is read (no LIMIT above, not a cursor), as soon as a page
- * arrives, up to max_concurrency pages ahead.
+ * (next_combination, the one place series are generated).
+ *
+ * Which GETs are in flight is the request plan's (reqplan.c): the pages of
+ * the series being read, on demand (once the executor has used half of a
+ * page; at once when the planner says every row is read), and the pages of
+ * the series after it (series_ahead tells it which they are).  This file
+ * builds the paths, reads the answers and turns them into rows.
  *
  * The same series iteration serves a pushed count(*) (one limit=1 GET per
  * series, reading totalCount) and ANALYZE (that, plus one page as the
@@ -53,41 +54,6 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
-
-#define LD_MAX_PREFETCH 16
-
-/* paging state of one series (or of the parent enumeration) */
-typedef struct LdPager
-{
-	char	   *path;			/* escaped path, without query */
-	bool		paged;			/* send limit/offset and follow pages */
-	int64		offset;			/* offset of the next page */
-	int64		remaining;		/* rows still wanted, -1 = all */
-	bool		done;
-	bool		ended;			/* the last page ended the list (any LIMIT aside) */
-	int64		pages;			/* pages read so far */
-	char	   *last_first;		/* identity of the previous page's first item */
-	MemoryContext cxt;			/* where last_first lives */
-	/* page prefetch: GETs in flight for the next pages, in offset order */
-	int			concurrency;	/* max_concurrency; 1 = strictly sequential */
-	int			nqueued;
-	int64		planned;		/* offset after the last queued page */
-	int64		step;			/* items per page the server gives */
-	int64		total;			/* totalCount of the last page, -1 = none */
-	int			ahead;			/* pages to keep ahead (grows to concurrency) */
-	int64		page_items;		/* items of the current page */
-	int64		consumed;		/* ... of them handed to the executor */
-	bool		armed;			/* prefetch when half the page is consumed */
-	struct
-	{
-		LdhTransfer *t;
-		int64		offset;
-		char	   *path;
-	}			queue[LD_MAX_PREFETCH];
-} LdPager;
-
-/* a series longer than this is a server that never ends */
-#define LD_MAX_PAGES 100000
 
 typedef struct LdScanState
 {
@@ -167,9 +133,8 @@ typedef struct LdScanState
 	}			item_q[LD_MAX_PREFETCH];
 	/* first pages of the next series, in flight ahead (reqplan.c) */
 	LdReqPlan	ahead;
-	int			first_limit;	/* limit of a series' first GET */
-	int64		series_no;		/* number of the current series (from 1) */
-	MemoryContext ahead_cxt;	/* paths of one plan_ahead() call */
+	MemoryContext ahead_cxt;	/* the plan's scratch: one planning round */
+	bool		series_ready;	/* the current series is set (series_ahead) */
 
 	/* under an asynchronous Append (async.c) */
 	bool		async_mode;		/* a row is asked for: never wait for a page */
@@ -177,10 +142,9 @@ typedef struct LdScanState
 	void	   *async_state;	/* async.c's wait state of this scan */
 } LdScanState;
 
-static void cancel_prefetch(LdScanState *s, LdPager *pg);
 static void cancel_item_fetch(LdScanState *s);
 static void reset_execution(LdScanState *s);
-static void plan_ahead(LdScanState *s, int room);
+static int	series_ahead(void *arg, int max, char **bases);
 static void start_iteration(LdScanState *s);
 static void start_windows(LdScanState *s);
 
@@ -439,7 +403,8 @@ prefetch_cleanup(void *arg)
 {
 	LdScanState *s = (LdScanState *) arg;
 
-	cancel_prefetch(s, &s->child);
+	ld_pager_cancel(&s->ahead, &s->child);
+	ld_pager_cancel(&s->ahead, &s->parent);
 	cancel_item_fetch(s);
 	s->item_serial = false;		/* the next execution starts concurrent again */
 	ld_reqplan_drop(&s->ahead);
@@ -507,6 +472,36 @@ start_execution(ForeignScanState *node)
 }
 
 /*
+ * start_plan
+ *		A new request plan for an execution (reqplan.c): how far it reads
+ *		ahead, and whether later series go out ahead -- not for scans that
+ *		take keys from parameters (rescanned per outer row, answered from
+ *		the query's cache) or a pushed LIMIT (one series); their next pages
+ *		too when every row is read.
+ */
+static void
+start_plan(LdScanState *s)
+{
+	LdReqPlan  *rp = &s->ahead;
+
+	ld_reqplan_init(rp, s->conn, s->run_cxt, s->ahead_cxt, &s->stats);
+	rp->cache = s->use_cache ? s->estate : NULL;
+	rp->mode = s->eager ? LD_AHEAD_EAGER : s->one_ahead ? LD_AHEAD_ONE : LD_AHEAD_GROW;
+	rp->concurrency = s->use_cache ? 1 : Max(1, s->opts.max_concurrency);
+	rp->page_size = s->opts.page_size;
+	rp->first_limit = s->count_only ? 1 : s->opts.page_size;
+	rp->plan_series = !s->use_cache && !s->has_limit;
+	rp->series_paged = s->ep->shape == LD_SHAPE_PAGED;
+	rp->follow = s->eager && !s->count_only && rp->series_paged;
+	rp->form = ld_shape_form(s->ep->shape);
+	rp->series_ahead = series_ahead;
+	rp->series_arg = s;
+	rp->current = &s->child;
+	rp->parent = &s->parent;
+	s->series_ready = false;
+}
+
+/*
  * reset_execution
  *		Forget the previous execution: its key values, pages and the
  *		requests it has in flight.
@@ -516,12 +511,7 @@ reset_execution(LdScanState *s)
 {
 	MemoryContextReset(s->run_cxt);	/* also drops prefetches (callback) */
 	MemoryContextReset(s->batch_cxt);
-	ld_reqplan_init(&s->ahead, s->conn, s->run_cxt);
-	s->first_limit = s->count_only ? 1 : s->opts.page_size;
-	/* every row is read: a later series' next pages may go out ahead too */
-	if (s->eager && !s->count_only && s->ep->shape == LD_SHAPE_PAGED)
-		ld_reqplan_follow_pages(&s->ahead, ld_shape_form(s->ep->shape), s->opts.page_size);
-	s->series_no = 0;
+	start_plan(s);
 	register_cleanup(s);
 	MemoryContextReset(s->parent_cxt);
 	memset(s->values, 0, sizeof(s->values));
@@ -613,17 +603,10 @@ start_iteration(LdScanState *s)
 	{
 		LdEndpoint	list = {ld_key_def(s->enumerated)->list, LD_SHAPE_PAGED};
 
-		s->parent.path = MemoryContextStrdup(s->run_cxt,
-											 ld_build_path(&list, s->opts.project_key, s->cur, true));
-		s->parent.paged = true;
-		s->parent.offset = 0;
-		s->parent.remaining = -1;
-		s->parent.done = false;
-		s->parent.pages = 0;
-		s->parent.last_first = NULL;
-		s->parent.cxt = s->run_cxt;
-		s->parent.concurrency = 1;
-		s->parent.nqueued = 0;
+		ld_pager_reset(&s->ahead, &s->parent,
+					   MemoryContextStrdup(s->run_cxt,
+										   ld_build_path(&list, s->opts.project_key, s->cur, true)),
+					   true, 0, -1, 1, s->run_cxt);
 	}
 }
 
@@ -657,20 +640,6 @@ not_found(LdScanState *s, const char *path)
 }
 
 /*
- * scan_get
- *		One GET of the scan, answered from the query's cache when the scan
- *		is rescanned with new keys (use_cache).
- */
-static void
-scan_get(LdScanState *s, const char *path, LdResult *res)
-{
-	if (s->use_cache)
-		ld_request_cached(s->conn, s->estate, path, &s->stats, res);
-	else
-		ld_request(s->conn, "GET", path, NULL, NULL, &s->stats, res);
-}
-
-/*
  * check_parent
  *		After a 404 on a series whose path has both a key from WHERE and
  *		keys the table's options fix: a 404 cannot say which one is
@@ -697,260 +666,13 @@ check_parent(LdScanState *s)
 		ep.path = psprintf("%s/{%s}", def->list, def->name);
 		ep.shape = LD_SHAPE_ITEM;
 		path = ld_build_path(&ep, s->opts.project_key, s->cur, true);
-		scan_get(s, path, &res);
+		ld_reqplan_get(&s->ahead, path, &res);
 		if (res.status == 404)
 			not_found(s, path);
 		if (res.status < 200 || res.status > 299)
 			ld_report_http_error("GET", path, &res);
 	}
 	s->parent_ok = true;
-}
-
-/*
- * bad_response
- *		ERROR for an answer that is not what the endpoint promises.
- */
-static void
-bad_response(const char *path, const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
-			 errmsg("invalid response from LaunchDarkly: %s", what),
-			 errcontext("LaunchDarkly request: GET %s", path)));
-}
-
-/*
- * page_identity
- *		What identifies a page: its first item's identity, with the item's
- *		version when it has one (a list of versions repeats the key).
- */
-static const char *
-page_identity(const LdpPage *page)
-{
-	const char *id = ldp_item_identity(page->first);
-	const cJSON *version = page->first ?
-		cJSON_GetObjectItemCaseSensitive(page->first, "version") : NULL;
-
-	if (id == NULL || !cJSON_IsNumber(version))
-		return id;
-	return psprintf("%s@%.0f", id, version->valuedouble);
-}
-
-/*
- * advance_pager
- *		Account for a page and decide whether the series ends: no next
- *		link, totalCount reached, an empty page, or the pushed LIMIT
- *		satisfied.  Fewer items than asked is not the end.  A page that
- *		repeats the previous one, or a series without end, is an error.
- */
-static void
-advance_pager(LdPager *pg, const LdpPage *page, const char *path)
-{
-	const char *id = page_identity(page);
-
-	if (page->nitems > 0 && id != NULL && pg->last_first != NULL &&
-		strcmp(id, pg->last_first) == 0)
-		bad_response(path, "the same page came back twice (the server ignores offset)");
-	if (++pg->pages > LD_MAX_PAGES)
-		bad_response(path, "more than " CppAsString2(LD_MAX_PAGES) " pages in one series");
-	if (pg->last_first)
-		pfree(pg->last_first);
-	pg->last_first = id ? MemoryContextStrdup(pg->cxt, id) : NULL;
-	pg->offset += page->nitems;
-	if (pg->remaining > 0)
-		pg->remaining = Max(0, pg->remaining - page->nitems);
-	pg->ended = !pg->paged || page->nitems == 0 ||
-		(page->total >= 0 && pg->offset >= page->total) ||
-		(page->has_links && !page->has_next);
-	if (pg->ended || pg->remaining == 0)
-		pg->done = true;
-}
-
-/*
- * cancel_prefetch
- *		Drop the GETs in flight for pages no longer wanted (early stop,
- *		end of series, a plan that went wrong, rescan, error).
- */
-static void
-cancel_prefetch(LdScanState *s, LdPager *pg)
-{
-	int			i;
-
-	for (i = 0; i < pg->nqueued; i++)
-		ld_async_cancel(s->conn, pg->queue[i].t);
-	pg->nqueued = 0;
-}
-
-/*
- * schedule_prefetch
- *		On demand: called once the executor has consumed half of the
- *		current page.  With totalCount known, start GETs for the next
- *		pages, never past totalCount or a pushed LIMIT.  A scan stopped
- *		after a count of rows (a LIMIT above it) keeps one page ahead, so
- *		it asks for at most one page more than it reads; for a fraction
- *		(a cursor) the window grows by one page each time, up to
- *		max_concurrency; one that reads every row is called as soon as a
- *		page arrives and keeps up to max_concurrency pages in flight.  Pages are planned with the page length the server gives,
- *		so a server that caps limit is followed correctly.
- */
-static void
-schedule_prefetch(LdScanState *s, LdPager *pg)
-{
-	int			window;
-
-	pg->armed = false;
-	if (pg->concurrency <= 1 || !pg->paged || pg->total < 0 || pg->done)
-		return;
-	if (pg->step <= 0)
-		pg->step = pg->page_items;
-	if (pg->step <= 0)
-		return;
-	if (pg->nqueued == 0)
-		pg->planned = pg->offset;
-	/*
-	 * Series started ahead (reqplan.c) share max_concurrency.  A scan that
-	 * reads every row keeps the window full at once, and the series being
-	 * read always has a page ahead; one stopped after a count of rows (a
-	 * LIMIT above) keeps one page ahead, so a stop wastes at most one GET;
-	 * otherwise (a cursor) the window grows by one page each time.
-	 */
-	if (s->eager)
-		window = Max(1, pg->concurrency - ld_reqplan_inflight(&s->ahead));
-	else
-		window = Min(pg->ahead, pg->concurrency - ld_reqplan_inflight(&s->ahead));
-	window = Min(window, LD_MAX_PREFETCH);
-	if (!s->one_ahead)
-		pg->ahead = Min(pg->ahead + 1, pg->concurrency);
-	while (pg->nqueued < window && pg->planned < pg->total)
-	{
-		int64		rest = pg->remaining >= 0 ? pg->remaining - (pg->planned - pg->offset) : -1;
-		int64		limit = s->opts.page_size;
-		char	   *path;
-		LdhTransfer *t;
-
-		if (pg->remaining >= 0 && rest <= 0)
-			break;
-		if (rest > 0)
-			limit = Min(limit, rest);
-		path = MemoryContextStrdup(pg->cxt, ld_page_path(pg->path, limit, pg->planned));
-		/* followed while the series was a later one (reqplan.c), or now */
-		t = ld_reqplan_take(&s->ahead, path);
-		if (t == NULL)
-			t = ld_async_start(s->conn, "GET", path, NULL, NULL);
-		if (t == NULL)
-			break;
-		pg->queue[pg->nqueued].t = t;
-		pg->queue[pg->nqueued].offset = pg->planned;
-		pg->queue[pg->nqueued].path = path;
-		pg->nqueued++;
-		pg->planned += Min(limit, pg->step);
-	}
-}
-
-/*
- * pager_inflight
- *		GETs of a pager's prefetch queue still waiting for their answer.
- */
-static int
-pager_inflight(const LdPager *pg)
-{
-	int			i,
-				n = 0;
-
-	for (i = 0; i < pg->nqueued; i++)
-		if (!ldh_finished(pg->queue[i].t))
-			n++;
-	return n;
-}
-
-/*
- * fill_ahead
- *		While the scan waits for a page: keep max_concurrency GETs in
- *		flight with what later series need next -- the next page of a
- *		series whose first page has come back saying there is more, then
- *		the first pages of further series (reqplan.c).  The series being
- *		read keeps one request of its own.
- */
-static void
-fill_ahead(LdScanState *s)
-{
-	int			room;
-
-	if (s->use_cache || s->has_limit || s->opts.max_concurrency <= 1)
-		return;
-	room = s->opts.max_concurrency - Max(1, pager_inflight(&s->child)) -
-		pager_inflight(&s->parent) - ld_reqplan_inflight(&s->ahead);
-	if (room <= 0)
-		return;
-	room -= ld_reqplan_follow(&s->ahead, room);
-	if (room > 0)
-		plan_ahead(s, room);
-}
-
-/*
- * wait_page
- *		Wait until transfer t (a page the scan asks for) has its answer;
- *		before, and each time anything in flight progresses, fill the
- *		window ahead.
- *		On an ERROR, t is released by the scan's cleanup (it is in a
- *		pager's queue).
- */
-static void
-wait_page(LdScanState *s, LdhTransfer *t)
-{
-	fill_ahead(s);				/* also when the page is there already */
-	while (!ldh_finished(t))
-	{
-		ld_async_wait(s->conn);
-		fill_ahead(s);
-	}
-}
-
-/*
- * get_page
- *		The answer for the pager's next page: the prefetched one if it is
- *		for this offset, else the one started ahead for this path (a later
- *		series' page, reqplan.c), else a request now (a prefetch plan that
- *		no longer fits is dropped).  While it is awaited, later series'
- *		GETs keep going out (wait_page).  A rate-limited answer makes the
- *		rest of the scan strictly sequential.
- */
-static void
-get_page(LdScanState *s, LdPager *pg, const char *path, LdResult *res)
-{
-	LdhTransfer *t;
-
-	if (pg->nqueued == 0 || pg->queue[0].offset != pg->offset)
-	{
-		cancel_prefetch(s, pg);
-		t = s->use_cache ? NULL : ld_reqplan_take(&s->ahead, path);
-		if (t == NULL && !s->use_cache)
-			t = ld_async_start(s->conn, "GET", path, NULL, NULL);
-		if (t == NULL)
-		{
-			/* answered from the cache, or no budget now: wait for it there */
-			scan_get(s, path, res);
-			return;
-		}
-		pg->queue[0].t = t;
-		pg->queue[0].offset = pg->offset;
-		pg->queue[0].path = MemoryContextStrdup(pg->cxt, path);
-		pg->nqueued = 1;
-		pg->planned = pg->offset;
-	}
-	wait_page(s, pg->queue[0].t);
-	t = pg->queue[0].t;
-	path = pg->queue[0].path;
-	pg->nqueued--;
-	memmove(&pg->queue[0], &pg->queue[1], pg->nqueued * sizeof(pg->queue[0]));
-	if (ld_async_finish(s->conn, t, "GET", path, NULL, NULL, &s->stats, res))
-	{
-		/* rate limited: back off as a whole, strictly sequential now */
-		cancel_prefetch(s, pg);
-		ld_reqplan_drop(&s->ahead);
-		s->opts.max_concurrency = 1;
-		pg->concurrency = 1;
-	}
 }
 
 /*
@@ -968,19 +690,16 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 	char	   *path;
 	LdpPage		page;
 	LdpStatus	status;
-	int64		limit = s->opts.page_size;
 
 	if (pg->done || pg->remaining == 0)
 	{
-		cancel_prefetch(s, pg);
+		ld_pager_cancel(&s->ahead, pg);
 		return (pg->done = true, NULL);
 	}
-	if (pg->remaining >= 0)
-		limit = Min(limit, pg->remaining);
 	MemoryContextReset(cxt);
 	old = MemoryContextSwitchTo(cxt);
-	path = pg->paged ? ld_page_path(pg->path, limit, pg->offset) : pg->path;
-	get_page(s, pg, path, &res);
+	path = ld_pager_next_path(&s->ahead, pg);
+	ld_pager_get(&s->ahead, pg, path, &res);
 	if (res.status == 404 && nf == LD_404_EMPTY)
 	{
 		if (pg == &s->child && s->check_parent)
@@ -996,65 +715,11 @@ fetch_page(LdScanState *s, LdPager *pg, LdShape shape, MemoryContext cxt,
 	ld_check_json("GET", path, &res);
 	status = ldp_parse(res.body, res.body_len, ld_shape_form(shape), &page);
 	if (status != LDP_OK)
-		bad_response(path, ldp_status_text(status));
+		ld_bad_response(path, ldp_status_text(status));
 	ld_page_own(cxt, &page);
 	MemoryContextSwitchTo(old);
-	if (shape == LD_SHAPE_ITEM)
-		pg->done = true;
-	else
-		advance_pager(pg, &page, path);
-	pg->total = page.total;
-	pg->page_items = page.nitems;
-	pg->consumed = 0;
-	if (pg->done)
-		cancel_prefetch(s, pg);
-	else if (s->eager)
-		schedule_prefetch(s, pg);	/* every row is wanted: ask now */
-	else
-		pg->armed = true;		/* when the executor has used half of it */
+	ld_pager_answered(&s->ahead, pg, &page, path, shape == LD_SHAPE_ITEM);
 	return page.first;
-}
-
-/*
- * page_ready
- *		For an asynchronous Append: whether the current series' next page
- *		can be read without waiting.  Its GET is started (as the first
- *		entry of the prefetch queue, where get_page takes it) if it is not
- *		in flight yet.  A page that needs no request, or one that cannot be
- *		started now (no transfer slot), counts as ready: it is read as a
- *		synchronous scan would.
- */
-static bool
-page_ready(LdScanState *s)
-{
-	LdPager    *pg = &s->child;
-	int64		limit = s->opts.page_size;
-
-	if (pg->done || pg->remaining == 0)
-		return true;
-	if (pg->nqueued == 0 || pg->queue[0].offset != pg->offset)
-	{
-		char	   *path;
-		LdhTransfer *t;
-
-		cancel_prefetch(s, pg);
-		if (pg->remaining >= 0)
-			limit = Min(limit, pg->remaining);
-		path = MemoryContextStrdup(pg->cxt, pg->paged ?
-								   ld_page_path(pg->path, limit, pg->offset) : pg->path);
-		/* started ahead as a later series' first page, or now */
-		t = ld_reqplan_take(&s->ahead, path);
-		if (t == NULL)
-			t = ld_async_start(s->conn, "GET", path, NULL, NULL);
-		if (t == NULL)
-			return true;
-		pg->queue[0].t = t;
-		pg->queue[0].offset = pg->offset;
-		pg->queue[0].path = path;
-		pg->nqueued = 1;
-		pg->planned = pg->offset + limit;
-	}
-	return ldh_finished(pg->queue[0].t);
 }
 
 /*
@@ -1164,7 +829,7 @@ peek_combination(LdScanState *s, int *idx, int *widx)
  * window_keys
  *		Fill in the request keys of metrics window widx: from and to (epoch
  *		ms) and the bucket, for next_series and for the windows started
- *		ahead (plan_ahead), so both build the very same path.
+ *		ahead (series_ahead), so both build the very same path.
  */
 static void
 window_keys(LdScanState *s, int widx, const char **keys)
@@ -1186,40 +851,27 @@ window_keys(LdScanState *s, int widx, const char **keys)
 }
 
 /*
- * plan_ahead
- *		Start the first pages of the series after the current one, up to
- *		room new GETs (reqplan.c), so that series cost a round trip per
- *		max_concurrency of them; their rows still come series by series.
- *		Series already planned are skipped.  A scan that reads every row
- *		looks as far ahead as the plan holds, one that may stop early
- *		max_concurrency - 1 series.  Not for scans that take keys
- *		from parameters (rescanned per outer row) or a pushed LIMIT (one
- *		series).
+ * series_ahead
+ *		For the request plan (reqplan.c): the paths of up to max series
+ *		after the current one, in the order they will be read, as far as
+ *		the enumerated keys are listed (none while the scan is between
+ *		series, e.g. reading the next page of its parents).
  */
-static void
-plan_ahead(LdScanState *s, int room)
+static int
+series_ahead(void *arg, int max, char **bases)
 {
+	LdScanState *s = (LdScanState *) arg;
 	int			idx[LDK_COUNT];
 	int			widx = s->widx;
 	const char *keys[LDK_COUNT];
-	MemoryContext old;
-	int			depth,
-				n,
+	int			n = 0,
 				k;
 
-	if (s->use_cache || s->has_limit || room <= 0)
-		return;
-	/* a scan that may stop early looks max_concurrency - 1 series ahead */
-	depth = s->eager ? LD_REQPLAN_MAX : s->opts.max_concurrency - 1;
-	MemoryContextReset(s->ahead_cxt);
-	old = MemoryContextSwitchTo(s->ahead_cxt);
+	if (!s->series_ready)
+		return 0;
 	memcpy(idx, s->idx, sizeof(idx));
-	for (n = 1; n <= depth && room > 0 && peek_combination(s, idx, &widx); n++)
+	while (n < max && peek_combination(s, idx, &widx))
 	{
-		char	   *base;
-		bool		paged = s->ep->shape == LD_SHAPE_PAGED;
-		int64		limit = paged ? Min(s->first_limit, s->opts.page_size) : -1;
-
 		for (k = 1; k < LDK_COUNT; k++)
 		{
 			List	   *vals = k == (int) s->enumerated ? s->parent_keys : s->values[k];
@@ -1229,14 +881,9 @@ plan_ahead(LdScanState *s, int room)
 		keys[0] = NULL;
 		if (s->windows != NIL)
 			window_keys(s, widx, keys);
-		base = ld_build_path(s->ep, s->opts.project_key, keys, true);
-		if (ld_reqplan_find(&s->ahead, paged ? ld_page_path(base, limit, 0) : base) != NULL)
-			continue;
-		if (!ld_reqplan_start(&s->ahead, base, limit, 0, s->series_no + n))
-			break;
-		room--;
+		bases[n++] = ld_build_path(s->ep, s->opts.project_key, keys, true);
 	}
-	MemoryContextSwitchTo(old);
+	return n;
 }
 
 /*
@@ -1252,10 +899,9 @@ next_series(LdScanState *s)
 	MemoryContext old;
 	int			k;
 
+	s->series_ready = false;
 	if (!next_combination(s))
 		return false;
-	/* what was planned for the series before this one is not wanted */
-	ld_reqplan_drop_before(&s->ahead, ++s->series_no);
 	for (k = 1; k < LDK_COUNT; k++)
 	{
 		List	   *vals = k == (int) s->enumerated ? s->parent_keys : s->values[k];
@@ -1283,39 +929,15 @@ next_series(LdScanState *s)
 	/* ... unless an option's parent is the one missing */
 	s->check_parent = from_condition && any_fixed;
 	old = MemoryContextSwitchTo(s->run_cxt);
-	s->child.path = ld_build_path(s->ep, s->opts.project_key, s->cur, true);
+	ld_pager_reset(&s->ahead, &s->child,
+				   ld_build_path(s->ep, s->opts.project_key, s->cur, true),
+				   s->ep->shape == LD_SHAPE_PAGED, s->has_limit ? s->offset : 0,
+				   s->has_limit ? s->limit : -1, s->ahead.concurrency, s->run_cxt);
 	MemoryContextSwitchTo(old);
-	s->child.paged = s->ep->shape == LD_SHAPE_PAGED;
-	s->child.offset = s->has_limit ? s->offset : 0;
-	s->child.remaining = s->has_limit ? s->limit : -1;
-	s->child.done = false;
-	s->child.pages = 0;
-	s->child.last_first = NULL;
-	s->child.cxt = s->run_cxt;
-	cancel_prefetch(s, &s->child);
-	s->child.concurrency = s->use_cache ? 1 : s->opts.max_concurrency;
-	s->child.step = 0;
-	s->child.ahead = 1;
-	s->child.armed = false;
-	s->child.ended = false;
-	s->child.total = -1;
 	s->item = s->row = NULL;
-	plan_ahead(s, s->opts.max_concurrency - 1 - pager_inflight(&s->parent) -
-			   ld_reqplan_inflight(&s->ahead));
+	s->series_ready = true;
+	ld_reqplan_next_series(&s->ahead);
 	return true;
-}
-
-/*
- * consume_item
- *		Count an item of the current page as handed to the executor; once
- *		half of the page is used, the next pages are wanted: prefetch them.
- */
-static void
-consume_item(LdScanState *s, LdPager *pg)
-{
-	if (pg->armed && pg->consumed >= pg->page_items / 2)
-		schedule_prefetch(s, pg);
-	pg->consumed++;
 }
 
 /*
@@ -1364,7 +986,7 @@ item_path(LdScanState *s, const cJSON *it)
 static void
 start_item_fetches(LdScanState *s, cJSON *it)
 {
-	int			window = Min(s->opts.max_concurrency, LD_MAX_PREFETCH);
+	int			window = Min(s->ahead.concurrency, LD_MAX_PREFETCH);
 
 	if (s->nitems_q == 0)
 		s->item_next = it;
@@ -1421,7 +1043,7 @@ item_of(LdScanState *s, cJSON *it)
 	{
 		if ((path = item_path(s, it)) == NULL)
 			return (MemoryContextSwitchTo(old), it);
-		scan_get(s, path, &res);
+		ld_reqplan_get(&s->ahead, path, &res);
 	}
 	if (res.status == 404)
 		return (MemoryContextSwitchTo(old), NULL);
@@ -1430,7 +1052,7 @@ item_of(LdScanState *s, cJSON *it)
 	ld_check_json("GET", path, &res);
 	item = ld_json_parse(s->item_cxt, res.body, res.body_len);
 	if (!cJSON_IsObject(item))
-		bad_response(path, "expected a JSON object");
+		ld_bad_response(path, "expected a JSON object");
 	MemoryContextSwitchTo(old);
 	return item;
 }
@@ -1460,7 +1082,7 @@ next_row(LdScanState *s, cJSON **parent)
 		{
 			cJSON	   *it = s->item;
 
-			consume_item(s, &s->child);
+			ld_pager_consumed(&s->ahead, &s->child);
 
 			if (s->ep->embedded == NULL)
 			{
@@ -1479,7 +1101,7 @@ next_row(LdScanState *s, cJSON **parent)
 		if (!s->child.done)
 		{
 			/* asynchronous: return nothing rather than wait for the page */
-			if (s->async_mode && !page_ready(s))
+			if (s->async_mode && !ld_pager_ready(&s->ahead, &s->child))
 				return (s->async_wait = true, NULL);
 			s->item = fetch_page(s, &s->child, s->ep->shape, s->batch_cxt,
 								 s->not_found);
@@ -1551,8 +1173,7 @@ count_series(LdScanState *s)
 			pg->remaining = -1;
 			pg->done = false;
 		}
-		if (pg->armed)
-			schedule_prefetch(s, pg);
+		ld_pager_prefetch(&s->ahead, pg);
 		CHECK_FOR_INTERRUPTS();
 		it = fetch_page(s, pg, s->ep->shape, s->batch_cxt, s->not_found);
 		if (pg->done && it == NULL)
@@ -1674,14 +1295,8 @@ sample_page(LdScanState *s, TupleTableSlot *slot, HeapTuple *rows, int targrows,
 	cJSON	   *it;
 	int			n = 0;
 
-	cancel_prefetch(s, pg);
-	pg->offset = 0;
-	pg->remaining = -1;
-	pg->done = false;
-	pg->ended = false;
-	pg->pages = 0;
-	pg->last_first = NULL;
-	pg->concurrency = 1;		/* one page, nothing ahead */
+	/* one page, nothing ahead */
+	ld_pager_reset(&s->ahead, pg, pg->path, pg->paged, 0, -1, 1, pg->cxt);
 	it = fetch_page(s, pg, s->ep->shape, s->batch_cxt, s->not_found);
 	*items = pg->pages > 0 ? pg->page_items : 0;
 	for (; it != NULL && n < targrows; it = it->next)
@@ -1837,7 +1452,7 @@ ld_scan_async_transfer(ForeignScanState *node, LdConn **conn)
 	LdScanState *s = (LdScanState *) node->fdw_state;
 
 	*conn = s->conn;
-	return s->child.nqueued > 0 ? s->child.queue[0].t : NULL;
+	return ld_pager_waiting(&s->child);
 }
 
 /*
@@ -1961,7 +1576,8 @@ ldEndForeignScan(ForeignScanState *node)
 	/* a scan that stopped early: drop the pages still in flight */
 	if (s->run_cxt != NULL)
 	{
-		cancel_prefetch(s, &s->child);
+		ld_pager_cancel(&s->ahead, &s->child);
+		ld_pager_cancel(&s->ahead, &s->parent);
 		ld_reqplan_drop(&s->ahead);
 	}
 	/* close a kept rows' temporary file now, not at transaction end */
