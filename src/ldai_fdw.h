@@ -450,7 +450,7 @@ typedef struct LdReqPlan
 } LdReqPlan;
 
 extern char *ld_page_path(const char *base, int64 limit, int64 offset);
-extern void ld_bad_response(const char *path, const char *what) pg_attribute_noreturn();
+extern void ld_bad_response(const char *path, const char *what);
 extern void ld_reqplan_get(LdReqPlan *rp, const char *path, LdResult *res);
 extern void ld_reqplan_init(LdReqPlan *rp, LdConn *conn, MemoryContext cxt,
 							MemoryContext scratch, LdStats *stats);
