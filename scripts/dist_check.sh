@@ -28,7 +28,7 @@ names = set(z.namelist())
 bad = [n for n in names if not n.startswith(name + "/")]
 if bad:
     sys.exit(f"dist: entries outside {name}/: {bad[:5]}")
-need = ["META.json", "Makefile", "README.md", "ldai_fdw.control", "src/ldai_fdw.h"]
+need = ["META.json", "LICENSE", "Makefile", "README.md", "ldai_fdw.control", "src/ldai_fdw.h"]
 mk = z.read(f"{name}/Makefile").decode()
 data = re.search(r"^DATA = (.*)$", mk, re.M).group(1).split()
 objs = re.findall(r"src/\w+\.o", mk)

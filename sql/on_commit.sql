@@ -195,7 +195,8 @@ BEGIN;
 INSERT INTO ld.ai_configs (key, name) VALUES ('ocb-2', 'exists'), ('ocb-new', 'new')
   ON CONFLICT DO NOTHING;
 COMMIT;
-SELECT method, path, body, status FROM ld_requests() WHERE method <> 'GET' ORDER BY seq;
+-- (the two POSTs are in flight together: listed by body, not arrival)
+SELECT method, path, body, status FROM ld_requests() WHERE method <> 'GET' ORDER BY path, body;
 SELECT key, name FROM ld.ai_configs WHERE key IN ('ocb-2', 'ocb-new') ORDER BY key;
 -- the same under dry run: both rows shown, nothing sent
 SET ldai_fdw.dry_run = on;
