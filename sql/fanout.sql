@@ -84,10 +84,7 @@ SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results$", "dela
 SELECT ld_clear_log();
 CREATE TEMP TABLE fan_p AS SELECT row_number() OVER () AS n, optimization_key, id FROM fan_pages
   WHERE optimization_key IN ('no-runs-yet', 'code-review-bot', 'resume-screener-tuning');
-CREATE TEMP TABLE fan_p_log (line text);
-SELECT format('COPY fan_p_log FROM PROGRAM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')',
-              format('curl -sS -f %s/_test/requests?format=jsonl', :'ldurl')) AS copy_cmd \gset
-:copy_cmd;
+CREATE TEMP TABLE fan_p_log AS SELECT path, query, at_ms FROM ld_requests();
 SELECT ld_ctl('/_test/reset');
 -- the rows of max_concurrency '1', in its order
 SELECT bool_and(a.optimization_key = b.optimization_key AND a.id = b.id) AS same_order, count(1) AS rows
@@ -96,9 +93,9 @@ SELECT bool_and(a.optimization_key = b.optimization_key AND a.id = b.id) AS same
          WHERE optimization_key IN ('no-runs-yet', 'code-review-bot', 'resume-screener-tuning')) b USING (n);
 -- per series: its pages, each asked for once, and whether its second page
 -- went out before the first series answered
-WITH r AS (SELECT split_part(regexp_replace(j->>'path', '.*/agent-optimizations/', ''), '/', 1) AS k,
-                  substring(j->>'query' FROM 'offset=([0-9]+)')::int AS off, (j->>'at_ms')::bigint AS at_ms
-             FROM (SELECT line::jsonb AS j FROM fan_p_log) l WHERE j->>'path' LIKE '%/all-results'),
+WITH r AS (SELECT split_part(regexp_replace(path, '.*/agent-optimizations/', ''), '/', 1) AS k,
+                  substring(query FROM 'offset=([0-9]+)')::int AS off, at_ms
+             FROM fan_p_log WHERE path LIKE '%/all-results'),
      first AS (SELECT min(at_ms) AS at_ms FROM r WHERE k = 'no-runs-yet')
 SELECT k, count(*) AS requests, count(DISTINCT off) AS pages,
        min(r.at_ms) FILTER (WHERE off = 10) < (SELECT at_ms FROM first) + 1000 AS second_page_early

@@ -96,11 +96,7 @@ ALTER SERVER ld_rl OPTIONS (SET max_requests_per_second '4', SET page_size '30')
 SELECT ld_ctl('/_test/ratelimit', '{"timestamps": true}');
 SELECT ld_clear_log();
 SELECT count(id) FROM rl.agent_optimization_results WHERE optimization_key = 'support-triage';
-CREATE TEMP TABLE rl_log (line text);
-SELECT format('COPY rl_log FROM PROGRAM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')',
-              format('curl -sS -f %s/_test/requests?format=jsonl', :'ldurl')) AS copy_cmd \gset
-:copy_cmd;
-WITH t AS (SELECT (line::jsonb->>'at_ms')::bigint AS at_ms FROM rl_log)
+WITH t AS (SELECT at_ms FROM ld_requests())
 SELECT count(*) AS requests,
        (SELECT max(n) <= 4 FROM (SELECT (SELECT count(*) FROM t b
                                      WHERE b.at_ms >= a.at_ms AND b.at_ms < a.at_ms + 1000) AS n

@@ -8,27 +8,10 @@ SELECT ld_reset();
 ALTER SERVER ld OPTIONS (DROP max_concurrency);  -- the default, 4; page_size 100
 SELECT ld_ctl('/_test/ratelimit', '{"timestamps": true}');  -- at_ms, no budget
 
--- audit_log(): the request log with the stand-in's arrival times, and
--- whether a fault shaped the answer
-CREATE FUNCTION audit_log()
-RETURNS TABLE (seq int, path text, query text, status int, conn int, at_ms bigint, faulted bool)
-LANGUAGE plpgsql AS $$
-BEGIN
-  IF to_regclass('pg_temp.audit_raw') IS NULL THEN
-    CREATE TEMP TABLE audit_raw (line text);
-  END IF;
-  TRUNCATE audit_raw;
-  EXECUTE format('COPY audit_raw FROM PROGRAM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')',
-                 format('curl -sS -f %s/_test/requests?format=jsonl', (SELECT url FROM ld_test_conf)));
-  RETURN QUERY
-    SELECT (j->>'seq')::int, j->>'path', j->>'query', (j->>'status')::int, (j->>'conn')::int,
-           (j->>'at_ms')::bigint, j ? 'fault'
-      FROM (SELECT line::jsonb AS j FROM audit_raw) r ORDER BY 1;
-END $$;
 -- audit_together(): the most delayed requests received within 300 ms of one
 -- another: all of them were in flight at once (1: one at a time)
 CREATE FUNCTION audit_together() RETURNS bigint LANGUAGE sql AS $$
-  WITH l AS (SELECT * FROM audit_log() WHERE faulted)
+  WITH l AS (SELECT * FROM ld_requests() WHERE faulted)
   SELECT coalesce(max((SELECT count(*) FROM l b WHERE b.at_ms >= a.at_ms AND b.at_ms < a.at_ms + 300)), 0)
     FROM l a
 $$;
@@ -45,12 +28,12 @@ SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results$", "quer
 SELECT ld_clear_log();
 SELECT count(id) FROM audit_fan;
 SELECT audit_together() BETWEEN 2 AND 4 AS overlap_within_4, count(*) AS requests
-  FROM audit_log() WHERE path LIKE '%/all-results';
+  FROM ld_requests() WHERE path LIKE '%/all-results';
 -- max_concurrency '1': one at a time
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results$", "query": "offset=0$", "delay_ms": 400, "times": 5}');
 SELECT ld_clear_log();
 SELECT count(id) FROM audit_seq;
-SELECT audit_together() AS together, count(*) AS requests FROM audit_log() WHERE path LIKE '%/all-results';
+SELECT audit_together() AS together, count(*) AS requests FROM ld_requests() WHERE path LIKE '%/all-results';
 
 -- 2. row order equal to max_concurrency '1' when the answers come back in
 -- another order: the first series (code-review-bot) answers last
@@ -61,7 +44,7 @@ SELECT count(1) AS rows, count(1) FILTER (WHERE s.id = f.id AND s.optimization_k
        AS same_position
   FROM seq_rows s JOIN fan_rows f USING (n);
 -- (the series after it were received while it was delayed: answered first)
-WITH l AS (SELECT * FROM audit_log())
+WITH l AS (SELECT * FROM ld_requests())
 SELECT count(*) > 0 AS answered_before_the_first
   FROM l WHERE NOT faulted AND path LIKE '%/all-results' AND query = 'limit=100&offset=0'
    AND at_ms < (SELECT at_ms FROM l WHERE faulted) + 300;
@@ -73,7 +56,7 @@ SELECT bool_and(a.optimization_key = b.optimization_key AND a.id = b.id) AS same
          WHERE optimization_key IN ('support-triage', 'resume-screener-tuning', 'code-review-bot')) a
   JOIN (SELECT row_number() OVER () AS n, optimization_key, id FROM audit_seq
          WHERE optimization_key IN ('support-triage', 'resume-screener-tuning', 'code-review-bot')) b USING (n);
-WITH l AS (SELECT * FROM audit_log())
+WITH l AS (SELECT * FROM ld_requests())
 SELECT count(*) > 0 AS answered_before_the_first
   FROM l WHERE NOT faulted AND path NOT LIKE '%/support-triage/%' AND query = 'limit=100&offset=0'
    AND at_ms < (SELECT at_ms FROM l WHERE faulted) + 300;
@@ -84,12 +67,12 @@ SELECT ld_clear_log();
 SELECT optimization_key, count(*) FROM audit_fan GROUP BY 1 ORDER BY 1;
 SELECT audit_together() BETWEEN 2 AND 4 AS overlap_within_4, count(*) AS requests,
        count(*) FILTER (WHERE query = 'limit=1&offset=0') AS count_gets
-  FROM audit_log();
+  FROM ld_requests();
 -- ... one at a time with max_concurrency '1'
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results$", "query": "^limit=1&", "delay_ms": 400, "times": 5}');
 SELECT ld_clear_log();
 SELECT optimization_key, count(*) FROM audit_seq GROUP BY 1 ORDER BY 1;
-SELECT audit_together() AS together, count(*) AS requests FROM audit_log();
+SELECT audit_together() AS together, count(*) AS requests FROM ld_requests();
 
 -- 4. ANALYZE over every optimization: the limit=1 GETs in flight together,
 -- the same reltuples and requests as one at a time
@@ -101,13 +84,13 @@ ANALYZE audit_runs;
 SELECT audit_together() BETWEEN 2 AND 4 AS overlap_within_4, count(*) AS requests,
        count(*) FILTER (WHERE query = 'limit=1&offset=0') AS count_gets,
        count(*) FILTER (WHERE query = 'limit=100&offset=0' AND path LIKE '%/runs') AS sample_pages
-  FROM audit_log();
+  FROM ld_requests();
 SELECT reltuples FROM pg_class WHERE oid = 'audit_runs'::regclass;
 ALTER FOREIGN TABLE audit_runs OPTIONS (ADD max_concurrency '1');
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/runs$", "query": "^limit=1&", "delay_ms": 400, "times": 5}');
 SELECT ld_clear_log();
 ANALYZE audit_runs;
-SELECT audit_together() AS together, count(*) AS requests FROM audit_log();
+SELECT audit_together() AS together, count(*) AS requests FROM ld_requests();
 SELECT reltuples FROM pg_class WHERE oid = 'audit_runs'::regclass;
 DROP FOREIGN TABLE audit_runs;
 
@@ -122,7 +105,7 @@ SELECT r.run_id = a.run_id AS same_run, r.created_at
            WHERE optimization_key = 'support-triage' ORDER BY created_at LIMIT 3) x) r
   JOIN (SELECT row_number() OVER (ORDER BY created_at, run_id) AS n, * FROM all_runs) a USING (n)
  ORDER BY n;
-SELECT path, query FROM audit_log();
+SELECT path, query FROM ld_requests();
 -- ... and DESC on the same series is pushed: limit=3, the newest runs
 SELECT ld_clear_log();
 SELECT r.run_id = a.run_id AS same_run, r.created_at
@@ -131,7 +114,7 @@ SELECT r.run_id = a.run_id AS same_run, r.created_at
            WHERE optimization_key = 'support-triage' ORDER BY created_at DESC LIMIT 3) x) r
   JOIN (SELECT row_number() OVER (ORDER BY created_at DESC, run_id) AS n, * FROM all_runs) a USING (n)
  ORDER BY n;
-SELECT path, query FROM audit_log();
+SELECT path, query FROM ld_requests();
 
 -- 6. UNION ALL (async Append): the three scans' GETs in flight together;
 -- with async_capable 'false' one after the other
@@ -144,12 +127,12 @@ CREATE VIEW audit_union AS
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/runs$", "delay_ms": 400, "times": 3}');
 SELECT ld_clear_log();
 SELECT count(*), count(DISTINCT run_id) FROM audit_union;
-SELECT audit_together() AS together, count(*) AS requests FROM audit_log();
+SELECT audit_together() AS together, count(*) AS requests FROM ld_requests();
 ALTER SERVER ld OPTIONS (ADD async_capable 'false');
 SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/runs$", "delay_ms": 400, "times": 3}');
 SELECT ld_clear_log();
 SELECT count(*), count(DISTINCT run_id) FROM audit_union;
-SELECT audit_together() AS together, count(*) AS requests FROM audit_log();
+SELECT audit_together() AS together, count(*) AS requests FROM ld_requests();
 ALTER SERVER ld OPTIONS (DROP async_capable);
 DROP VIEW audit_union;
 
@@ -171,7 +154,7 @@ END $$;
 RESET statement_timeout;
 SELECT audit_together() BETWEEN 2 AND 4 AS overlap_within_4,
        count(*) FILTER (WHERE path LIKE '%/all-results') <= 4 AS at_most_4_series
-  FROM audit_log();
+  FROM ld_requests();
 -- the same with pg_cancel_backend from another session; that session goes on
 SELECT ld_clear_log();
 SELECT bg_connect('audit');
@@ -180,7 +163,7 @@ SELECT dblink_send_query('audit', 'SELECT count(id) FROM audit_fan /* audit-canc
 DO $$
 BEGIN
   FOR i IN 1..150 LOOP
-    EXIT WHEN (SELECT count(*) FROM audit_log() WHERE path LIKE '%/all-results') >= 2;
+    EXIT WHEN (SELECT count(*) FROM ld_requests() WHERE path LIKE '%/all-results') >= 2;
     PERFORM pg_sleep(0.02);
   END LOOP;
 END $$;
@@ -204,7 +187,7 @@ END $$;
 SELECT * FROM dblink_get_result('audit', false) AS t(n bigint);
 SELECT audit_together() BETWEEN 2 AND 4 AS overlap_within_4,
        count(*) FILTER (WHERE path LIKE '%/all-results') <= 4 AS at_most_4_series
-  FROM audit_log();
+  FROM ld_requests();
 SELECT ld_ctl('/_test/faults', '{}', 'DELETE');
 SELECT * FROM dblink('audit', 'SELECT count(id) FROM audit_fan') AS t(n bigint);
 SELECT dblink_disconnect('audit');
@@ -212,6 +195,6 @@ SELECT count(id) FROM audit_fan;
 
 DROP FOREIGN TABLE audit_fan, audit_seq;
 DROP FUNCTION audit_together();
-DROP FUNCTION audit_log();
+DROP FUNCTION ld_requests();
 ALTER SERVER ld OPTIONS (ADD max_concurrency '1');
 SELECT ld_reset();

@@ -37,9 +37,12 @@ CREATE FUNCTION ld_reset() RETURNS void LANGUAGE sql AS $$ SELECT ld_ctl('/_test
 -- ld_clear_log(): forget the requests seen so far
 CREATE FUNCTION ld_clear_log() RETURNS void LANGUAGE sql AS $$ SELECT ld_ctl('/_test/clear-log') $$;
 
--- ld_requests(): the requests the stand-in received since the last clear
+-- ld_requests(): the requests the stand-in received since the last clear;
+-- at_ms (when it received them) once /_test/ratelimit has timestamps on,
+-- faulted: a queued fault shaped the answer
 CREATE FUNCTION ld_requests()
-RETURNS TABLE (seq int, method text, path text, query text, body text, headers jsonb, status int, conn int)
+RETURNS TABLE (seq int, method text, path text, query text, body text, headers jsonb, status int, conn int,
+               at_ms bigint, faulted bool)
 LANGUAGE plpgsql AS $$
 DECLARE
   url text := (SELECT url FROM ld_test_conf);
@@ -52,7 +55,7 @@ BEGIN
                  format('curl -sS -f %s/_test/requests?format=jsonl', url));
   RETURN QUERY
     SELECT (j->>'seq')::int, j->>'method', j->>'path', j->>'query', j->>'body',
-           j->'headers', (j->>'status')::int, (j->>'conn')::int
+           j->'headers', (j->>'status')::int, (j->>'conn')::int, (j->>'at_ms')::bigint, j ? 'fault'
       FROM (SELECT line::jsonb AS j FROM ld_log_raw) r
      ORDER BY 1;
 END $$;
