@@ -169,3 +169,21 @@ SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/ai-configs$", "statu
 SELECT key, big FROM ms_numbers;
 DROP FOREIGN TABLE ms_numbers;
 SELECT ld_reset();
+
+-- rows kept past work_mem go to a temporary file; read back, each row lives
+-- only until the next one is read (the executor's per-row memory): 308
+-- results of ~1 kB each, kept before the first PATCH, with work_mem 64kB
+CREATE FOREIGN TABLE ms_spill (optimization_key text, id uuid, iteration int,
+  completion_response text, generation_response jsonb)
+  SERVER ld OPTIONS (resource 'agent_optimization_results', optimization_key 'support-triage');
+SET work_mem = '64kB';
+SELECT ld_clear_log();
+UPDATE ms_spill SET completion_response = 'reviewed ' || iteration WHERE iteration >= 0;
+RESET work_mem;
+SELECT count(1) AS patches, count(DISTINCT path) AS results,
+       count(1) FILTER (WHERE body::jsonb->>'completionResponse' LIKE 'reviewed %') AS reviewed_bodies
+  FROM ld_requests() WHERE method = 'PATCH';
+SELECT count(1) FILTER (WHERE completion_response = 'reviewed ' || iteration) AS reviewed, count(1)
+  FROM ms_spill;
+DROP FOREIGN TABLE ms_spill;
+SELECT ld_reset();

@@ -1528,9 +1528,17 @@ ldIterateForeignScan(ForeignScanState *node)
 		return count_rows(node, s, slot);
 	if (s->replay)
 	{
+		/*
+		 * A row read back from the store's temporary file is allocated in
+		 * the current (per-row) memory, which is reset before the next row
+		 * is read: copy it out and let it go now, not when the slot gets
+		 * the next one.
+		 */
 		if (!tuplestore_gettupleslot(s->store, true, false, s->store_slot))
 			return ExecClearTuple(slot);
-		return ExecCopySlot(slot, s->store_slot);
+		ExecCopySlot(slot, s->store_slot);
+		ExecClearTuple(s->store_slot);
+		return slot;
 	}
 	if (!fetch_row(s, slot))
 	{
