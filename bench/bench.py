@@ -809,8 +809,14 @@ def write_results(args, res, rows, path):
     if res.get("perf"):
         lines += ["### Where the backend spends its time (perf, every-column scan of 100k results)", "",
                   "```"] + res["perf"] + ["```", ""]
+    # the sections other scripts write (bench/p8.sh, bench/reads.sh) stay as they are
+    kept = []
+    if os.path.exists(path):
+        with open(path) as fh:
+            kept = re.findall(r"\n(## (?:P8|Issue)\b.*?)(?=\n## |\Z)", fh.read(), flags=re.S)
     with open(path, "w") as fh:
-        fh.write(re.sub(r"\n{3,}", "\n\n", "\n".join(x for x in lines if x is not None)) + "\n")
+        fh.write(re.sub(r"\n{3,}", "\n\n", "\n".join(x for x in lines + kept if x is not None)).rstrip("\n")
+                 + "\n")
 
 
 def main():
