@@ -196,6 +196,18 @@ EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM sta_daily
  WHERE period_start >= '2026-01-01' AND period_end <= '2026-01-03';
 SELECT ld_clear_log();
 SELECT * FROM sta_daily WHERE period_start >= '2026-01-01' AND period_end <= '2026-01-03';
+-- the EXPLAIN line above is the first of these requests
+SELECT method, path, query FROM ld_requests() ORDER BY query;
+-- EXPLAIN: a bucket IN list, bounds known only at execution, an empty window
+EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM sta_daily
+ WHERE bucket IN ('day', 'week') AND period_start >= '2026-01-01' AND period_end <= '2026-01-03';
+EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM sta_daily
+ WHERE period_start >= now() - interval '2 days' AND period_end <= now();
+EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM sta_daily
+ WHERE period_start >= '2026-01-03' AND period_end <= '2026-01-01';
+EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM sta_daily
+ WHERE bucket = 'none' AND period_start >= '2026-01-01' AND period_end <= '2026-01-03';
+SELECT ld_clear_log();
 -- conditions override the options' env and bucket
 SELECT * FROM sta_daily WHERE env = 'production' AND bucket = 'none'
    AND period_start >= '2026-01-01' AND period_end <= '2026-01-03';

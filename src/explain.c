@@ -100,6 +100,92 @@ reads_item_only(ForeignScanState *node, const LdResource *res, const LdEndpoint 
 }
 
 /*
+ * const_bound
+ *		The WHERE bound (microseconds) of range key k when exactly one
+ *		constant condition gives it; false otherwise.
+ */
+static bool
+const_bound(LdKey k, List *kinds, List *strict, List *exprs, int64 *us)
+{
+	Const	   *c = NULL;
+	bool		is_strict = false;
+	int			i;
+
+	for (i = 0; i < list_length(kinds); i++)
+	{
+		Expr	   *e = list_nth(exprs, i);
+
+		if (list_nth_int(kinds, i) != (int) k)
+			continue;
+		while (e && IsA(e, RelabelType))
+			e = ((RelabelType *) e)->arg;
+		if (c != NULL || e == NULL || !IsA(e, Const) || ((Const *) e)->constisnull)
+			return false;
+		c = (Const *) e;
+		is_strict = list_nth_int(strict, i) != 0;
+	}
+	if (c == NULL)
+		return false;
+	*us = ld_window_bound(k, c->consttype, c->constvalue, is_strict);
+	return true;
+}
+
+/*
+ * window_note
+ *		For a metrics endpoint whose window is cut into buckets (window.c),
+ *		what its request line stands for: one request per bucket window.
+ *		With constant bounds the line shows the first window (keys are
+ *		set to its from and to) and how many there are.  NULL when the
+ *		window is requested whole (bucket none) or there is no window.
+ */
+static char *
+window_note(const LdEndpoint *ep, List *kinds, List *strict, List *exprs,
+			const LdOptions *opts, const char **keys)
+{
+	LdKey		lower = LDK_NONE,
+				upper = LDK_NONE,
+				bucket = LDK_NONE;
+	const char *name;
+	int64		lo,
+				hi;
+	List	   *windows;
+	int			k;
+
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		const LdKeyDef *def = ld_key_def((LdKey) k);
+
+		if (!(ld_endpoint_keys(ep) & LD_KEY_BIT(k)))
+			continue;
+		if (def->bind == LDB_LOWER)
+			lower = (LdKey) k;
+		else if (def->bind == LDB_UPPER)
+			upper = (LdKey) k;
+		else if (def->query == NULL && (ep->query & LD_KEY_BIT(k)))
+			bucket = (LdKey) k;
+	}
+	if (lower == LDK_NONE || upper == LDK_NONE || bucket == LDK_NONE)
+		return NULL;
+	if (list_member_int(kinds, bucket))
+		name = keys[bucket];	/* NULL: an IN list or a parameter */
+	else
+		name = opts->keys[bucket] ? opts->keys[bucket] : "none";
+	if (name == NULL)
+		return pstrdup(" (one per window of each bucket)");
+	if (strcmp(name, "none") == 0)
+		return NULL;
+	if (!const_bound(lower, kinds, strict, exprs, &lo) ||
+		!const_bound(upper, kinds, strict, exprs, &hi))
+		return psprintf(" (one per %s of the window)", name);
+	windows = ld_build_windows(lo, hi, list_make1(makeString(pstrdup(name))));
+	if (windows == NIL)
+		return pstrdup(" (an empty window: no request)");
+	keys[lower] = ((LdWindow *) linitial(windows))->from_ms;
+	keys[upper] = ((LdWindow *) linitial(windows))->to_ms;
+	return psprintf(" (the first of %d, one per %s)", list_length(windows), name);
+}
+
+/*
  * ld_explain_requests
  *		The requests of a scan: the enumeration list first when a key of
  *		the endpoint is enumerated, then the endpoint.
@@ -119,6 +205,7 @@ ld_explain_requests(ForeignScanState *node)
 	LdOptions	opts;
 	List	   *lines = NIL;
 	char	   *path;
+	char	   *note;
 	LdKey		ek;
 	int			i;
 
@@ -140,6 +227,8 @@ ld_explain_requests(ForeignScanState *node)
 		keys[k] = shown_value(k, list_nth(fsplan->fdw_exprs, i));
 		bound |= LD_KEY_BIT(k);
 	}
+	note = window_note(ep, kinds, (List *) list_nth(priv, LdPrivKeyStrict),
+					   fsplan->fdw_exprs, &opts, keys);
 	if ((ek = ld_enumerated_key(ep, bound)) != LDK_NONE)
 	{
 		LdEndpoint	list = {ld_key_def(ek)->list, LD_SHAPE_PAGED};
@@ -156,7 +245,7 @@ ld_explain_requests(ForeignScanState *node)
 						limit_query(path, opts.page_size,
 									has_limit ? list_nth(fsplan->fdw_exprs, nkeys) : NULL,
 									has_limit ? list_nth(fsplan->fdw_exprs, nkeys + 1) : NULL));
-	lines = lappend(lines, psprintf("GET %s", path));
+	lines = lappend(lines, psprintf("GET %s%s", path, note ? note : ""));
 	if (reads_item_only(node, res, ep))
 	{
 		keys[LDK_ITEM] = NULL;
