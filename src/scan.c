@@ -487,7 +487,7 @@ start_plan(LdScanState *s)
 	ld_reqplan_init(rp, s->conn, s->run_cxt, s->ahead_cxt, &s->stats);
 	rp->cache = s->use_cache ? s->estate : NULL;
 	rp->mode = s->eager ? LD_AHEAD_EAGER : s->one_ahead ? LD_AHEAD_ONE : LD_AHEAD_GROW;
-	rp->concurrency = s->use_cache ? 1 : Max(1, s->opts.max_concurrency);
+	rp->concurrency = Max(1, s->opts.max_concurrency);
 	rp->page_size = s->opts.page_size;
 	rp->first_limit = s->count_only ? 1 : s->opts.page_size;
 	rp->plan_series = !s->use_cache && !s->has_limit;
@@ -932,7 +932,8 @@ next_series(LdScanState *s)
 	ld_pager_reset(&s->ahead, &s->child,
 				   ld_build_path(s->ep, s->opts.project_key, s->cur, true),
 				   s->ep->shape == LD_SHAPE_PAGED, s->has_limit ? s->offset : 0,
-				   s->has_limit ? s->limit : -1, s->ahead.concurrency, s->run_cxt);
+				   s->has_limit ? s->limit : -1,
+				   s->use_cache ? 1 : s->ahead.concurrency, s->run_cxt);
 	MemoryContextSwitchTo(old);
 	s->item = s->row = NULL;
 	s->series_ready = true;
