@@ -195,6 +195,5 @@ SELECT count(id) FROM audit_fan;
 
 DROP FOREIGN TABLE audit_fan, audit_seq;
 DROP FUNCTION audit_together();
-DROP FUNCTION ld_requests();
 ALTER SERVER ld OPTIONS (ADD max_concurrency '1');
 SELECT ld_reset();
