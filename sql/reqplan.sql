@@ -323,8 +323,60 @@ SELECT (SELECT count(*) FROM s9) AS seq_rows, count(*) AS rows,
 SELECT (SELECT count(*) FROM s9_log) AS seq_gets, count(*) AS gets,
        count(DISTINCT (path, query)) AS distinct_gets FROM p9_log;
 
+-- 10. a SCROLL cursor across series, moved back and forth: the rows of the
+-- sequential one, each page asked for once
+CREATE TEMP TABLE sc_rows (run text, n serial, k text, id text);
+CREATE FUNCTION rp_scroll(tbl text, run text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  c refcursor;
+  r record;
+BEGIN
+  OPEN c SCROLL FOR EXECUTE format('SELECT optimization_key, id::text FROM %I WHERE optimization_key IN '
+                 '(''resume-screener-tuning'', ''opt/with?odd%%key'', ''code-review-bot'')', tbl);
+  FETCH NEXT FROM c INTO r; INSERT INTO sc_rows (run, k, id) VALUES (run, r.optimization_key, r.id);
+  FETCH ABSOLUTE 14 FROM c INTO r; INSERT INTO sc_rows (run, k, id) VALUES (run, r.optimization_key, r.id);
+  FETCH PRIOR FROM c INTO r; INSERT INTO sc_rows (run, k, id) VALUES (run, r.optimization_key, r.id);
+  FETCH RELATIVE 5 FROM c INTO r; INSERT INTO sc_rows (run, k, id) VALUES (run, r.optimization_key, r.id);
+  FETCH ABSOLUTE 3 FROM c INTO r; INSERT INTO sc_rows (run, k, id) VALUES (run, r.optimization_key, r.id);
+  FETCH ABSOLUTE 25 FROM c INTO r; INSERT INTO sc_rows (run, k, id) VALUES (run, r.optimization_key, r.id);
+  FETCH NEXT FROM c INTO r; INSERT INTO sc_rows (run, k, id) VALUES (run, r.optimization_key, r.id);
+  FETCH LAST FROM c INTO r; INSERT INTO sc_rows (run, k, id) VALUES (run, r.optimization_key, r.id);
+  FETCH FIRST FROM c INTO r; INSERT INTO sc_rows (run, k, id) VALUES (run, r.optimization_key, r.id);
+  FETCH RELATIVE 20 FROM c INTO r; INSERT INTO sc_rows (run, k, id) VALUES (run, r.optimization_key, r.id);
+  CLOSE c;
+END $$;
+SELECT ld_clear_log();
+SELECT rp_scroll('rp_seq', 'seq');
+CREATE TEMP TABLE sc_seq_log AS SELECT * FROM ld_requests();
+SELECT ld_ctl('/_test/faults', '{"method": "GET", "path": "/all-results$", "delay_ms": 30, "times": 50}');
+SELECT ld_clear_log();
+SELECT rp_scroll('rp_par', 'par');
+CREATE TEMP TABLE sc_log AS SELECT * FROM ld_requests();
+SELECT ld_ctl('/_test/faults', '{}', 'DELETE');
+SELECT count(*) AS rows, count(*) FILTER (WHERE s.k = p.k AND s.id = p.id) AS same_position
+  FROM (SELECT row_number() OVER (ORDER BY n) AS i, k, id FROM sc_rows WHERE run = 'seq') s
+  JOIN (SELECT row_number() OVER (ORDER BY n) AS i, k, id FROM sc_rows WHERE run = 'par') p USING (i);
+SELECT (SELECT count(*) FROM sc_seq_log) AS seq_gets, count(*) AS gets,
+       count(DISTINCT (path, query)) AS distinct_gets FROM sc_log;
+-- a scan without parameters rescanned by a nested loop (no Materialize): each
+-- execution asks for its pages once, the rows of the sequential scan
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SET enable_material = off;
+SELECT ld_clear_log();
+CREATE TEMP TABLE p11 AS SELECT row_number() OVER () AS n, v.i, r.optimization_key, r.id
+  FROM (VALUES (1), (2)) v(i), rp_par r WHERE r.optimization_key IN ('resume-screener-tuning', 'opt/with?odd%key');
+SELECT rp_k(path) AS k, query, count(*) FROM ld_requests() GROUP BY 1, 2 ORDER BY 1, 2;
+CREATE TEMP TABLE s11 AS SELECT row_number() OVER () AS n, v.i, r.optimization_key, r.id
+  FROM (VALUES (1), (2)) v(i), rp_seq r WHERE r.optimization_key IN ('resume-screener-tuning', 'opt/with?odd%key');
+SELECT count(*) AS rows, count(*) FILTER (WHERE s.i = p.i AND s.id = p.id) AS same_position
+  FROM s11 s JOIN p11 p USING (n);
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+RESET enable_material;
+
 SELECT ld_ctl('/_test/ratelimit', '{}');
 SELECT ld_reset();
 DROP SERVER ld_rp CASCADE;
 DROP SERVER ld_rp3 CASCADE;
-DROP FUNCTION rp_cursor(text, text), rp_k(text), rp_off(text);
+DROP FUNCTION rp_cursor(text, text), rp_scroll(text, text), rp_k(text), rp_off(text);
