@@ -32,7 +32,7 @@ EXTENSION = ldai_fdw
 DATA = ldai_fdw--1.0.sql ldai_fdw--1.0--1.1.sql
 PGFILEDESC = "ldai_fdw - foreign-data wrapper for LaunchDarkly AI Configs"
 
-REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins prefetch batch interrupts security write_safety on_commit keysafety lifecycle modify_scan upgrade reads metrics models ratelimit catalog catalog_children orderby async fanout eager reads_audit
+REGRESS = setup options read_types paging pushdown keys explain import connection cancel writes direct faults tls joins prefetch batch interrupts security write_safety on_commit keysafety lifecycle modify_scan upgrade reads metrics models ratelimit catalog catalog_children orderby async fanout eager reads_audit reqplan
 REGRESS_OPTS = --load-extension=ldai_fdw
 
 SHLIB_LINK = -lcurl -lcjson

@@ -216,6 +216,68 @@ entries_inflight(const LdReqPlan *rp)
 }
 
 /*
+ * answered_429
+ *		Whether a GET started ahead has come back rate-limited.
+ */
+static bool
+answered_429(const LdhTransfer *t)
+{
+	const LdhResponse *r;
+
+	if (!ldh_finished(t))
+		return false;
+	r = ldh_response(t);
+	return r->outcome == LDH_DONE && r->status == 429;
+}
+
+/*
+ * check_rate_limit
+ *		A GET started ahead (a later series' page, or a pager's page behind
+ *		its head) has come back rate-limited before the scan takes it: the
+ *		scan is sequential from now on, as after a 429 it takes itself, not
+ *		only once it reaches that page.  Later-series GETs still in flight
+ *		are dropped and nothing more is started; answered ones stay (the
+ *		429 too, so that its Retry-After is honoured when it is taken), and
+ *		so do the pagers' queues (their head may be awaited).  True if so.
+ */
+static bool
+check_rate_limit(LdReqPlan *rp)
+{
+	LdPager    *pagers[2] = {rp->current, rp->parent};
+	bool		limited = false;
+	int			i,
+				j;
+
+	if (rp->concurrency <= 1)
+		return false;
+	for (i = 0; i < rp->n && !limited; i++)
+		limited = answered_429(rp->e[i].t);
+	for (j = 0; j < 2 && !limited; j++)
+		for (i = 0; pagers[j] != NULL && i < pagers[j]->nqueued && !limited; i++)
+			limited = answered_429(pagers[j]->queue[i].t);
+	if (!limited)
+		return false;
+	i = 0;
+	while (i < rp->n)
+	{
+		if (!ldh_finished(rp->e[i].t))
+		{
+			LdhTransfer *t = rp->e[i].t;
+
+			remove_entry(rp, i);
+			ld_async_cancel(rp->conn, t);
+		}
+		else
+			i++;
+	}
+	rp->concurrency = 1;
+	for (j = 0; j < 2; j++)
+		if (pagers[j] != NULL)
+			pagers[j]->concurrency = 1;
+	return true;
+}
+
+/*
  * next_offset
  *		The offset of the page after an answered entry of a paged series,
  *		or -1 when there is none or the answer cannot tell (an error
@@ -445,6 +507,8 @@ schedule(LdReqPlan *rp, LdPager *pg)
 	int			window;
 
 	pg->armed = false;
+	if (check_rate_limit(rp))
+		pg->concurrency = 1;
 	if (pg->concurrency <= 1 || !pg->paged || pg->total < 0 || pg->done)
 		return;
 	if (pg->step <= 0)
@@ -523,7 +587,7 @@ fill(LdReqPlan *rp)
 {
 	int			room;
 
-	if (!rp->plan_series || rp->concurrency <= 1)
+	if (!rp->plan_series || check_rate_limit(rp) || rp->concurrency <= 1)
 		return;
 	room = rp->concurrency - entries_inflight(rp) -
 		Max(1, rp->current ? ld_pager_inflight(rp->current) : 0) -
