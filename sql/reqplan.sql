@@ -5,26 +5,6 @@
 -- error, a cancel or a rate-limited answer.
 \getenv ldurl LDAI_STANDIN_URL
 \getenv ldkey LDAI_TEST_API_KEY
--- the stand-in's request log, as setup.sql defines it (reads_audit.sql drops it)
-CREATE OR REPLACE FUNCTION ld_requests()
-RETURNS TABLE (seq int, method text, path text, query text, body text, headers jsonb, status int, conn int,
-               at_ms bigint, faulted bool)
-LANGUAGE plpgsql AS $$
-DECLARE
-  url text := (SELECT url FROM ld_test_conf);
-BEGIN
-  IF to_regclass('pg_temp.ld_log_raw') IS NULL THEN
-    CREATE TEMP TABLE ld_log_raw (line text);
-  END IF;
-  TRUNCATE ld_log_raw;
-  EXECUTE format('COPY ld_log_raw FROM PROGRAM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')',
-                 format('curl -sS -f %s/_test/requests?format=jsonl', url));
-  RETURN QUERY
-    SELECT (j->>'seq')::int, j->>'method', j->>'path', j->>'query', j->>'body',
-           j->'headers', (j->>'status')::int, (j->>'conn')::int, (j->>'at_ms')::bigint, j ? 'fault'
-      FROM (SELECT line::jsonb AS j FROM ld_log_raw) r
-     ORDER BY 1;
-END $$;
 SELECT ld_reset();
 CREATE SERVER ld_rp FOREIGN DATA WRAPPER ldai_fdw
   OPTIONS (base_url :'ldurl', project_key 'default', page_size '10', max_concurrency '4');
