@@ -142,28 +142,15 @@ static char *
 window_note(const LdEndpoint *ep, List *kinds, List *strict, List *exprs,
 			const LdOptions *opts, const char **keys)
 {
-	LdKey		lower = LDK_NONE,
-				upper = LDK_NONE,
-				bucket = LDK_NONE;
+	LdKey		lower,
+				upper,
+				bucket;
 	const char *name;
 	int64		lo,
 				hi;
 	List	   *windows;
-	int			k;
 
-	for (k = 1; k < LDK_COUNT; k++)
-	{
-		const LdKeyDef *def = ld_key_def((LdKey) k);
-
-		if (!(ld_endpoint_keys(ep) & LD_KEY_BIT(k)))
-			continue;
-		if (def->bind == LDB_LOWER)
-			lower = (LdKey) k;
-		else if (def->bind == LDB_UPPER)
-			upper = (LdKey) k;
-		else if (def->query == NULL && (ep->query & LD_KEY_BIT(k)))
-			bucket = (LdKey) k;
-	}
+	ld_window_keys(ep, &lower, &upper, &bucket);
 	if (lower == LDK_NONE || upper == LDK_NONE || bucket == LDK_NONE)
 		return NULL;
 	if (list_member_int(kinds, bucket))

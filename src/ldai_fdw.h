@@ -649,6 +649,8 @@ typedef struct LdWindow
 } LdWindow;
 
 extern int64 ld_window_bound(LdKey key, Oid typid, Datum value, bool strict);
+extern void ld_window_keys(const LdEndpoint *ep, LdKey *lower, LdKey *upper,
+						   LdKey *bucket);
 extern char *ld_window_text(int64 us);
 extern List *ld_build_windows(int64 lower, int64 upper, List *buckets);
 

@@ -541,24 +541,11 @@ reset_execution(LdScanState *s)
 static void
 start_windows(LdScanState *s)
 {
-	LdKey		lower = LDK_NONE,
-				upper = LDK_NONE,
-				bucket = LDK_NONE;
-	int			k;
+	LdKey		lower,
+				upper,
+				bucket;
 
-	for (k = 1; k < LDK_COUNT; k++)
-	{
-		const LdKeyDef *def = ld_key_def((LdKey) k);
-
-		if (!(ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
-			continue;
-		if (def->bind == LDB_LOWER)
-			lower = (LdKey) k;
-		else if (def->bind == LDB_UPPER)
-			upper = (LdKey) k;
-		else if (def->query == NULL && s->ep->query & LD_KEY_BIT(k))
-			bucket = (LdKey) k;
-	}
+	ld_window_keys(s->ep, &lower, &upper, &bucket);
 	if (lower == LDK_NONE || upper == LDK_NONE || s->no_rows)
 		return;
 	if (!s->has_bound[lower] || !s->has_bound[upper])
@@ -835,19 +822,17 @@ static void
 window_keys(LdScanState *s, int widx, const char **keys)
 {
 	LdWindow   *w = (LdWindow *) list_nth(s->windows, widx);
-	int			k;
+	LdKey		lower,
+				upper,
+				bucket;
 
-	for (k = 1; k < LDK_COUNT; k++)
-	{
-		const LdKeyDef *def = ld_key_def((LdKey) k);
-
-		if (def->bind == LDB_LOWER && (ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
-			keys[k] = w->from_ms;
-		else if (def->bind == LDB_UPPER && (ld_endpoint_keys(s->ep) & LD_KEY_BIT(k)))
-			keys[k] = w->to_ms;
-		else if (def->query == NULL && (s->ep->query & LD_KEY_BIT(k)))
-			keys[k] = w->bucket;
-	}
+	ld_window_keys(s->ep, &lower, &upper, &bucket);
+	if (lower != LDK_NONE)
+		keys[lower] = w->from_ms;
+	if (upper != LDK_NONE)
+		keys[upper] = w->to_ms;
+	if (bucket != LDK_NONE)
+		keys[bucket] = w->bucket;
 }
 
 /*

@@ -84,6 +84,34 @@ ld_window_bound(LdKey key, Oid typid, Datum value, bool strict)
 }
 
 /*
+ * ld_window_keys
+ *		The keys of an endpoint that take a window: its lower and upper
+ *		range keys and the bucket (a key the FDW consumes: in the
+ *		endpoint's query set but with no query parameter of its own);
+ *		LDK_NONE for each it lacks.  The one place that tells them apart.
+ */
+void
+ld_window_keys(const LdEndpoint *ep, LdKey *lower, LdKey *upper, LdKey *bucket)
+{
+	int			k;
+
+	*lower = *upper = *bucket = LDK_NONE;
+	for (k = 1; k < LDK_COUNT; k++)
+	{
+		const LdKeyDef *def = ld_key_def((LdKey) k);
+
+		if (!(ld_endpoint_keys(ep) & LD_KEY_BIT(k)))
+			continue;
+		if (def->bind == LDB_LOWER)
+			*lower = (LdKey) k;
+		else if (def->bind == LDB_UPPER)
+			*upper = (LdKey) k;
+		else if (def->query == NULL && (ep->query & LD_KEY_BIT(k)))
+			*bucket = (LdKey) k;
+	}
+}
+
+/*
  * ld_window_text
  *		A timestamp as ISO 8601 text in UTC, microseconds included (what
  *		a row's period_start / period_end columns read).
